@@ -1,1 +1,108 @@
-fn main() {}
+//! The `partnercenter-exporter` binary: parse flags, set up logging, run. Everything else lives in
+//! the library.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use partnercenter_exporter::app::{self, App};
+use partnercenter_exporter::config::{Cli, Command};
+use partnercenter_exporter::{shutdown, simulator, telemetry};
+
+/// Exit code for bad configuration, as for bad flags (clap uses 2 too).
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("partnercenter-exporter: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = telemetry::init(&cli.exporter.log_level, cli.exporter.log_format) {
+        eprintln!("partnercenter-exporter: bad configuration: {e}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    if let Some(Command::Simulate(args)) = cli.command {
+        return match simulator::run(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("partnercenter-exporter simulate: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let args = cli.exporter;
+    let demo = args.demo;
+    let (config, _demo) = if demo {
+        match app::demo_config(args).await {
+            Ok((config, demo)) => {
+                tracing::warn!(
+                    upstream = %config.client.base_url,
+                    "DEMO MODE: serving data from the built-in SIMULATED Partner Center, not from Microsoft"
+                );
+                (config, Some(demo))
+            }
+            Err(e) => return fail(e),
+        }
+    } else {
+        match args.into_config() {
+            Ok(config) => (config, None),
+            Err(e) => {
+                eprintln!("partnercenter-exporter: bad configuration: {e}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        }
+    };
+
+    if config.once {
+        return match app::collect_once(&config).await {
+            Ok((exposition, ok)) => {
+                let mut stdout = std::io::stdout().lock();
+                if let Err(e) = stdout.write_all(&exposition).and_then(|()| stdout.flush()) {
+                    eprintln!("partnercenter-exporter: cannot write to stdout: {e}");
+                    return ExitCode::FAILURE;
+                }
+                if ok {
+                    ExitCode::SUCCESS
+                } else {
+                    eprintln!(
+                        "partnercenter-exporter: at least one collector failed (see partnercenter_collector_success)"
+                    );
+                    ExitCode::FAILURE
+                }
+            }
+            Err(e) => fail(e),
+        };
+    }
+
+    let app = match App::build(&config).await {
+        Ok(app) => app,
+        Err(e) => return fail(e),
+    };
+    if let Ok(addr) = app.local_addr() {
+        tracing::info!(%addr, mode = ?config.collection.mode, "partnercenter-exporter started; open http://{addr}/");
+    }
+    match app.run(shutdown::on_signal()).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
+fn fail(e: app::AppError) -> ExitCode {
+    tracing::error!(error = %e, "partnercenter-exporter failed");
+    eprintln!("partnercenter-exporter: {e}");
+    match e {
+        app::AppError::Config(_) => ExitCode::from(EXIT_CONFIG),
+        _ => ExitCode::FAILURE,
+    }
+}

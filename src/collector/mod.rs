@@ -41,3 +41,146 @@ impl CollectorKind {
         }
     }
 }
+
+mod fanout;
+mod scheduler;
+
+pub use scheduler::Scheduler;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::OnceCell;
+
+use crate::client::{ClientError, PartnerCenterClient};
+use crate::config::CollectionConfig;
+use crate::model::Customer;
+use crate::render::Dataset;
+
+/// Why a collector run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("listing customers failed: {0}")]
+    Customers(Arc<ClientError>),
+    #[error("all {count} customers failed; the first error: {first}")]
+    AllCustomersFailed { count: usize, first: ClientError },
+    #[error("the run did not finish within --collector.timeout ({})", humantime::format_duration(*.0))]
+    Timeout(Duration),
+}
+
+/// The result of one collector's run.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub kind: CollectorKind,
+    pub result: Result<Dataset, CollectError>,
+    pub customer_errors: usize,
+    pub duration: Duration,
+}
+
+/// State shared by the collectors of one run: the customer list is fetched at most once per run,
+/// however many per-customer collectors need it.
+#[derive(Default)]
+pub struct RunContext {
+    customers: OnceCell<Result<Arc<Vec<Customer>>, Arc<ClientError>>>,
+}
+
+/// Runs the collectors against Partner Center.
+pub struct Collectors {
+    client: PartnerCenterClient,
+    config: CollectionConfig,
+    fanout: fanout::FanoutMemory,
+}
+
+impl Collectors {
+    pub fn new(client: PartnerCenterClient, config: CollectionConfig) -> Self {
+        Self {
+            client,
+            config,
+            fanout: fanout::FanoutMemory::default(),
+        }
+    }
+
+    /// The collection settings.
+    pub fn config(&self) -> &CollectionConfig {
+        &self.config
+    }
+
+    async fn customers(&self, ctx: &RunContext) -> Result<Arc<Vec<Customer>>, CollectError> {
+        ctx.customers
+            .get_or_init(|| async { self.client.customers().await.map(Arc::new).map_err(Arc::new) })
+            .await
+            .clone()
+            .map_err(CollectError::Customers)
+    }
+
+    /// Run one collector to completion (or until `--collector.timeout`).
+    pub async fn run(&self, kind: CollectorKind, ctx: &RunContext) -> RunOutcome {
+        let started = Instant::now();
+        let work = async {
+            match kind {
+                CollectorKind::Usage => Ok((
+                    Dataset::Usage(self.client.commercial_usage(&self.config.usage_query).await?),
+                    0,
+                )),
+                CollectorKind::Deployment => Ok((
+                    Dataset::Deployment(
+                        self.client
+                            .commercial_deployment(&self.config.deployment_query)
+                            .await?,
+                    ),
+                    0,
+                )),
+                CollectorKind::PartnerDeployment => Ok((
+                    Dataset::PartnerDeployment(self.client.partner_deployment().await?),
+                    0,
+                )),
+                CollectorKind::PartnerUsage => {
+                    Ok((Dataset::PartnerUsage(self.client.partner_usage().await?), 0))
+                }
+                CollectorKind::CustomerUsage => {
+                    let customers = self.customers(ctx).await?;
+                    let (rows, errors) = fanout::collect(
+                        &customers,
+                        self.config.fanout_concurrency,
+                        &self.fanout.usage,
+                        |c| self.client.customer_usage(&c.id),
+                        fanout::label_usage,
+                    )
+                    .await?;
+                    Ok((Dataset::Usage(rows), errors))
+                }
+                CollectorKind::CustomerDeployment => {
+                    let customers = self.customers(ctx).await?;
+                    let (rows, errors) = fanout::collect(
+                        &customers,
+                        self.config.fanout_concurrency,
+                        &self.fanout.deployment,
+                        |c| self.client.customer_deployment(&c.id),
+                        fanout::label_deployment,
+                    )
+                    .await?;
+                    Ok((Dataset::Deployment(rows), errors))
+                }
+            }
+        };
+        let (result, customer_errors) = match tokio::time::timeout(self.config.timeout, work).await {
+            Ok(Ok((dataset, errors))) => (Ok(dataset), errors),
+            Ok(Err(e)) => {
+                let errors = match &e {
+                    CollectError::AllCustomersFailed { count, .. } => *count,
+                    _ => 0,
+                };
+                (Err(e), errors)
+            }
+            Err(_) => (Err(CollectError::Timeout(self.config.timeout)), 0),
+        };
+        RunOutcome {
+            kind,
+            result,
+            customer_errors,
+            duration: started.elapsed(),
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! The HTTP server: `/metrics` (or `--web.telemetry-path`), `/-/healthy`, `/-/ready` and the
+//! landing page. A scrape serves the bytes encoded when the snapshot was built, plus the small
+//! self-metrics part encoded now; it never waits for Partner Center in interval mode.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use chrono::Utc;
+
+use crate::collector::Scheduler;
+use crate::config::CollectorMode;
+use crate::render::gzip_member;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub scheduler: Arc<Scheduler>,
+    pub telemetry_path: String,
+    /// The upstream is the built-in simulator (`--demo`): say so on the landing page.
+    pub simulated: bool,
+}
+
+/// Content type of the text exposition format.
+const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// Scrape budget when Prometheus does not send `X-Prometheus-Scrape-Timeout-Seconds`.
+const DEFAULT_SCRAPE_BUDGET: Duration = Duration::from_secs(10);
+/// Kept back from the scrape timeout for encoding and the network.
+const SCRAPE_MARGIN: Duration = Duration::from_millis(500);
+
+/// The router with every endpoint.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(&state.telemetry_path.clone(), get(metrics))
+        .route("/-/healthy", get(healthy))
+        .route("/-/ready", get(ready))
+        .route("/", get(landing))
+        .with_state(state)
+}
+
+/// How long a scrape may wait for a run in scrape mode.
+fn scrape_budget(headers: &HeaderMap) -> Duration {
+    headers
+        .get("x-prometheus-scrape-timeout-seconds")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(|s| Duration::from_secs_f64(s.min(3600.0)).saturating_sub(SCRAPE_MARGIN))
+        .unwrap_or(DEFAULT_SCRAPE_BUDGET)
+}
+
+/// Whether the client accepts gzip (`Accept-Encoding: gzip`, not with `q=0`).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|value| {
+            value.split(',').any(|part| {
+                let mut pieces = part.split(';').map(str::trim);
+                let coding = pieces.next().unwrap_or_default();
+                let rejected = pieces.any(|p| {
+                    p.strip_prefix("q=")
+                        .and_then(|q| q.trim().parse::<f32>().ok())
+                        .is_some_and(|q| q <= 0.0)
+                });
+                (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !rejected
+            })
+        })
+}
+
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let scheduler = &state.scheduler;
+    if scheduler.config().mode == CollectorMode::Scrape {
+        scheduler.refresh_for_scrape(scrape_budget(&headers)).await;
+    }
+    let snapshot = scheduler.snapshot();
+    let max_age = scheduler.config().max_age;
+    let now = Utc::now();
+    let health = scheduler.metrics().encode();
+    let gzip = accepts_gzip(&headers);
+    let mut chunks: Vec<Bytes> = Vec::with_capacity(snapshot.collectors.len() + 1);
+    chunks.push(if gzip {
+        gzip_member(&health)
+    } else {
+        Bytes::from(health)
+    });
+    for collector in &snapshot.collectors {
+        if let Some(data) = collector.current_data(now, max_age) {
+            chunks.push(if gzip {
+                data.gzip.clone()
+            } else {
+                data.text.clone()
+            });
+        }
+    }
+    let length: usize = chunks.iter().map(Bytes::len).sum();
+    let body = Body::from_stream(futures::stream::iter(
+        chunks.into_iter().map(Ok::<_, std::convert::Infallible>),
+    ));
+    let mut response = Response::new(body);
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_FORMAT));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    if gzip {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    response
+}
+
+async fn healthy() -> &'static str {
+    "OK\n"
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    if state.scheduler.snapshot().has_data() {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: no collection has produced data yet\n",
+        )
+            .into_response()
+    }
+}
+
+/// Escape text for HTML element content and attribute values.
+fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+async fn landing(State(state): State<AppState>) -> Html<String> {
+    let snapshot = state.scheduler.snapshot();
+    let config = state.scheduler.config();
+    let path = html_escape(&state.telemetry_path);
+    let mode = match config.mode {
+        CollectorMode::Interval => {
+            format!("interval (every {})", humantime::format_duration(config.interval))
+        }
+        CollectorMode::Scrape => {
+            format!(
+                "scrape (at most every {})",
+                humantime::format_duration(config.min_interval)
+            )
+        }
+    };
+    let mut rows = String::new();
+    for c in &snapshot.collectors {
+        let (state_text, class) = match &c.last_run {
+            None => ("not run yet", "pending"),
+            Some(run) if run.error.is_none() => ("ok", "ok"),
+            Some(_) => ("failing", "failing"),
+        };
+        let last_success = c
+            .last_success
+            .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339());
+        let error = c.last_run.as_ref().and_then(|r| r.error.as_deref()).unwrap_or("");
+        let rows_count = c.data.as_ref().map_or(0, |d| d.rows);
+        let duration = c
+            .last_run
+            .as_ref()
+            .map_or_else(String::new, |r| format!("{:.1} s", r.duration.as_secs_f64()));
+        let customer_errors = c.last_run.as_ref().map_or(0, |r| r.customer_errors);
+        let _ = write!(
+            rows,
+            "<tr><td>{}</td><td class=\"{class}\">{state_text}</td><td>{}</td><td>{rows_count}</td><td>{customer_errors}</td><td>{duration}</td><td>{}</td></tr>",
+            html_escape(c.kind.name()),
+            html_escape(&last_success),
+            html_escape(error),
+        );
+    }
+    let banner = if state.simulated {
+        "<p class=\"demo\"><strong>Demo mode:</strong> the data below comes from the built-in <em>simulated</em> Partner Center, not from Microsoft. Nothing here describes a real partner or customer.</p>"
+    } else {
+        ""
+    };
+    Html(format!(
+        "<!DOCTYPE html>
+<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Partner Center exporter</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:70em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}.ok{{color:#080}}.failing{{color:#b00}}.pending{{color:#888}}.demo{{background:#fff3cd;padding:.6em;border:1px solid #e0c060}}</style>
+</head><body>
+<h1>Partner Center exporter</h1>
+{banner}
+<p>Version {version}. Collection mode: {mode}. Data older than {max_age} is dropped.</p>
+<p><a href=\"{path}\">Metrics</a> · <a href=\"/-/healthy\">/-/healthy</a> · <a href=\"/-/ready\">/-/ready</a></p>
+<h2>Collectors</h2>
+<table><tr><th>collector</th><th>state</th><th>last success</th><th>rows</th><th>customer errors</th><th>last duration</th><th>last error</th></tr>
+{rows}</table>
+</body></html>
+",
+        version = env!("CARGO_PKG_VERSION"),
+        mode = html_escape(&mode),
+        max_age = humantime::format_duration(config.max_age),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.append(*k, HeaderValue::from_static(v));
+        }
+        map
+    }
+
+    #[test]
+    fn gzip_is_used_only_when_accepted() {
+        assert!(accepts_gzip(&headers(&[("accept-encoding", "gzip")])));
+        assert!(accepts_gzip(&headers(&[(
+            "accept-encoding",
+            "deflate, gzip;q=0.5"
+        )])));
+        assert!(!accepts_gzip(&headers(&[("accept-encoding", "gzip;q=0")])));
+        assert!(!accepts_gzip(&headers(&[("accept-encoding", "identity")])));
+        assert!(!accepts_gzip(&headers(&[])));
+    }
+
+    #[test]
+    fn scrape_budget_follows_the_prometheus_timeout_header() {
+        assert_eq!(
+            scrape_budget(&headers(&[("x-prometheus-scrape-timeout-seconds", "10")])),
+            Duration::from_millis(9500)
+        );
+        assert_eq!(
+            scrape_budget(&headers(&[("x-prometheus-scrape-timeout-seconds", "nonsense")])),
+            DEFAULT_SCRAPE_BUDGET
+        );
+        assert_eq!(
+            scrape_budget(&headers(&[("x-prometheus-scrape-timeout-seconds", "0.2")])),
+            Duration::ZERO
+        );
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            html_escape("<a href='x'>&\"</a>"),
+            "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;"
+        );
+    }
+}
