@@ -1,0 +1,4 @@
+//! One integration-test binary for the whole crate (one link step instead of one per file).
+
+mod exporter;
+mod support;
