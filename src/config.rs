@@ -843,6 +843,26 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_documents_every_flag_with_its_environment_variable() {
+        use clap::CommandFactory;
+        let readme = include_str!("../README.md");
+        for arg in Cli::command().get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if matches!(long, "help" | "version") {
+                continue;
+            }
+            assert!(readme.contains(&format!("`--{long}`")), "README lacks --{long}");
+            if !long.starts_with("no-collector.") {
+                assert!(
+                    readme.contains(&format!("`{}`", env_name(long))),
+                    "README lacks {}",
+                    env_name(long)
+                );
+            }
+        }
+    }
+
+    #[test]
     fn listen_address_accepts_the_port_only_form() {
         assert_eq!(parse_listen_address(":9847").unwrap().port(), 9847);
         assert!(parse_listen_address("localhost:1").unwrap().ip().is_loopback());

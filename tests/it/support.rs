@@ -107,7 +107,11 @@ pub fn secrets() -> Secrets {
     let refresh = dir.path().join("refresh");
     std::fs::write(&secret, CLIENT_SECRET).expect("write secret");
     std::fs::write(&refresh, REFRESH_TOKEN).expect("write refresh token");
-    Secrets { _dir: dir, secret, refresh }
+    Secrets {
+        _dir: dir,
+        secret,
+        refresh,
+    }
 }
 
 /// A configuration against `server`, plus `extra` flags.
