@@ -1,0 +1,99 @@
+//! Scale benchmark: the exporter against the built-in simulator with many customers.
+//!
+//! `cargo bench --bench scale` (optionally `-- 10000` for the customer count). It measures one
+//! full collection run (paging, decoding, rendering), the size of the exposition, the cost of a
+//! scrape (plain and gzip) and the process' peak memory, and prints them. Results are written
+//! down in `docs/benchmarks.md`; this is not part of `cargo test` (timings flake on busy machines).
+
+use std::time::{Duration, Instant};
+
+use partnercenter_exporter::app::{self, App};
+use partnercenter_exporter::config::Cli;
+
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let customers: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(10_000);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        use clap::Parser;
+        let cli = Cli::try_parse_from([
+            "partnercenter-exporter".to_owned(),
+            "--web.listen-address=127.0.0.1:0".to_owned(),
+            format!("--demo.customers={customers}"),
+            "--collector.interval=24h".to_owned(),
+            "--partnercenter.requests-per-minute=1000000".to_owned(),
+        ])?;
+        let (config, _demo) = app::demo_config(cli.exporter).await?;
+        let app = App::build(&config).await?;
+        let addr = app.local_addr()?;
+        let scheduler = app.scheduler();
+
+        let started = Instant::now();
+        let snapshot = scheduler.run_once().await;
+        let run = started.elapsed();
+        let (mut rows, mut bytes, mut gzip) = (0, 0, 0);
+        for c in &snapshot.collectors {
+            if let Some(d) = &c.data {
+                rows += d.rows;
+                bytes += d.text.len();
+                gzip += d.gzip.len();
+            }
+            if let Some(run) = &c.last_run {
+                println!(
+                    "collector {:<20} {:>8.3} s  error: {:?}",
+                    c.kind.name(),
+                    run.duration.as_secs_f64(),
+                    run.error
+                );
+            }
+        }
+        println!("customers            {customers}");
+        println!("full run             {:.3} s", run.as_secs_f64());
+        println!("rows                 {rows}");
+        println!(
+            "exposition           {:.1} MiB ({:.1} MiB gzip)",
+            bytes as f64 / 1048576.0,
+            gzip as f64 / 1048576.0
+        );
+
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let server = tokio::spawn(app.run(shutdown.clone()));
+        let client = reqwest::Client::new();
+        for (label, encoding) in [("plain", "identity"), ("gzip", "gzip")] {
+            let n = 20;
+            let started = Instant::now();
+            let mut size = 0;
+            for _ in 0..n {
+                let body = client
+                    .get(format!("http://{addr}/metrics"))
+                    .header("Accept-Encoding", encoding)
+                    .send()
+                    .await?
+                    .bytes()
+                    .await?;
+                size = body.len();
+            }
+            let per = started.elapsed() / n;
+            println!(
+                "scrape {label:<6}        {:.1} ms per scrape, {:.1} MiB on the wire",
+                per.as_secs_f64() * 1000.0,
+                size as f64 / 1048576.0
+            );
+        }
+        if let Some(rss) = peak_rss_mib() {
+            println!("peak RSS             {rss:.0} MiB (exporter and simulator in one process)");
+        }
+        shutdown.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+        Ok::<(), Box<dyn std::error::Error>>(())
+    })
+}
