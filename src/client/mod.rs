@@ -6,6 +6,12 @@
 //! INTERFACE STUB: the bodies are being written; the signatures are the contract.
 
 pub mod auth;
+#[allow(dead_code)] // wired up by the next commit
+mod paging;
+#[allow(dead_code)]
+mod retry;
+#[allow(dead_code)]
+mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;
