@@ -117,11 +117,19 @@ pub enum AuthError {
     #[error("the sign-in service {url} did not answer within {timeout:?}; check network access to it")]
     Timeout { url: String, timeout: Duration },
     /// The sign-in service could not be reached.
-    #[error("cannot reach the sign-in service {url}: {detail}; check network access, proxy and --auth.token-url")]
+    #[error(
+        "cannot reach the sign-in service {url}: {detail}; check network access, proxy and --auth.token-url"
+    )]
     Unreachable { url: String, detail: String },
     /// The sign-in service answered something that is not a token response.
-    #[error("the sign-in service {url} answered HTTP {status} with a body that is not a token response ({detail})")]
-    BadResponse { url: String, status: u16, detail: String },
+    #[error(
+        "the sign-in service {url} answered HTTP {status} with a body that is not a token response ({detail})"
+    )]
+    BadResponse {
+        url: String,
+        status: u16,
+        detail: String,
+    },
     /// `AuthMode::Token`: the token file cannot be used.
     #[error("cannot use the access token file {}: {detail}", path.display())]
     TokenFile { path: PathBuf, detail: String },
@@ -220,13 +228,21 @@ impl TokenSource {
         let missing = |what: &str| AuthError::Config(format!("{what} is missing"));
         match config.mode {
             AuthMode::AppUser => {
-                config.client_secret.as_ref().ok_or_else(|| missing("the client secret"))?;
+                config
+                    .client_secret
+                    .as_ref()
+                    .ok_or_else(|| missing("the client secret"))?;
                 config.refresh_token.as_ref().ok_or_else(|| {
-                    missing("the refresh token (--auth.refresh-token-file or PARTNERCENTER_AUTH_REFRESH_TOKEN)")
+                    missing(
+                        "the refresh token (--auth.refresh-token-file or PARTNERCENTER_AUTH_REFRESH_TOKEN)",
+                    )
                 })?;
             }
             AuthMode::AppOnly => {
-                config.client_secret.as_ref().ok_or_else(|| missing("the client secret"))?;
+                config
+                    .client_secret
+                    .as_ref()
+                    .ok_or_else(|| missing("the client secret"))?;
             }
             AuthMode::Token => {
                 if config.access_token_file.is_none() && config.access_token.is_none() {
@@ -342,7 +358,10 @@ impl TokenSource {
         }
         // A margin larger than the lifetime would renew on every call; keep half the lifetime.
         let margin = self.config.refresh_margin.min(granted.lifetime / 2);
-        tracing::debug!(lifetime_s = granted.lifetime.as_secs(), "renewed the access token");
+        tracing::debug!(
+            lifetime_s = granted.lifetime.as_secs(),
+            "renewed the access token"
+        );
         Ok(Cached {
             token: granted.access_token,
             renew_at: Some(Instant::now() + granted.lifetime - margin),
@@ -353,12 +372,21 @@ impl TokenSource {
     /// One POST to the token endpoint.
     async fn request_token(&self, refresh_token: Option<&SecretString>) -> Result<Granted, AuthError> {
         let url = url_for_messages(&self.config.token_url);
-        let secret = self.config.client_secret.as_ref().map(|s| s.expose_secret()).unwrap_or_default();
-        let mut form: Vec<(&str, &str)> = vec![("client_id", &self.config.client_id), ("client_secret", secret)];
+        let secret = self
+            .config
+            .client_secret
+            .as_ref()
+            .map(|s| s.expose_secret())
+            .unwrap_or_default();
+        let mut form: Vec<(&str, &str)> =
+            vec![("client_id", &self.config.client_id), ("client_secret", secret)];
         match self.config.mode {
             AuthMode::AppUser => {
                 form.push(("grant_type", "refresh_token"));
-                form.push(("refresh_token", refresh_token.map(|t| t.expose_secret()).unwrap_or_default()));
+                form.push((
+                    "refresh_token",
+                    refresh_token.map(|t| t.expose_secret()).unwrap_or_default(),
+                ));
             }
             _ => form.push(("grant_type", "client_credentials")),
         }
@@ -460,10 +488,15 @@ impl TokenSource {
             .error_codes
             .iter()
             .flatten()
-            .filter_map(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())))
+            .filter_map(|v| {
+                v.as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            })
             .collect();
         let mfa = MFA_CODES.iter().any(|code| {
-            codes.contains(code) || description.contains(&format!("AADSTS{code}")) || description.contains("900421")
+            codes.contains(code)
+                || description.contains(&format!("AADSTS{code}"))
+                || description.contains("900421")
         });
         if mfa {
             AuthError::MfaRequired { detail }
@@ -488,7 +521,9 @@ impl TokenSource {
         renewal.refresh_token = Some(new.clone());
         let Some(path) = self.config.refresh_token_file.clone() else {
             self.observer.refresh_token_rotated(Utc::now());
-            tracing::debug!("rotated the refresh token in memory (no --auth.refresh-token-file to keep it in)");
+            tracing::debug!(
+                "rotated the refresh token in memory (no --auth.refresh-token-file to keep it in)"
+            );
             return;
         };
         let written = tokio::task::spawn_blocking({
@@ -526,7 +561,9 @@ impl TokenSource {
             path: path.clone(),
             detail,
         };
-        let meta = tokio::fs::metadata(path).await.map_err(|e| file_error(e.to_string()))?;
+        let meta = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| file_error(e.to_string()))?;
         let stamp = FileStamp {
             modified: meta.modified().ok(),
             len: meta.len(),
@@ -536,7 +573,9 @@ impl TokenSource {
                 return Ok(cached.token.clone());
             }
         }
-        let text = tokio::fs::read_to_string(path).await.map_err(|e| file_error(e.to_string()))?;
+        let text = tokio::fs::read_to_string(path)
+            .await
+            .map_err(|e| file_error(e.to_string()))?;
         let token = text.trim();
         if token.is_empty() {
             return Err(file_error("the file is empty".into()));
@@ -615,7 +654,11 @@ fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "the path has no file name"))?;
-    let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), uuid::Uuid::new_v4().simple()));
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        uuid::Uuid::new_v4().simple()
+    ));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -650,7 +693,10 @@ mod tests {
     fn error_descriptions_keep_the_first_line_and_blank_out_secrets() {
         let text = "AADSTS700082: The refresh token has expired due to inactivity. rt-123 s3cret\r\nTrace ID: abc\r\nCorrelation ID: def";
         let line = first_line(text, &["rt-123", "s3cret", ""]);
-        assert_eq!(line, "AADSTS700082: The refresh token has expired due to inactivity. [redacted] [redacted]");
+        assert_eq!(
+            line,
+            "AADSTS700082: The refresh token has expired due to inactivity. [redacted] [redacted]"
+        );
         let long = "x".repeat(1000);
         assert_eq!(first_line(&long, &[]).chars().count(), MAX_DESCRIPTION + 1);
     }

@@ -155,14 +155,23 @@ impl ClientError {
 
 fn attempts_note(attempts: &u32) -> String {
     let attempts = *attempts;
-    if attempts > 1 { format!(" after {attempts} attempts") } else { String::new() }
+    if attempts > 1 {
+        format!(" after {attempts} attempts")
+    } else {
+        String::new()
+    }
 }
 
 fn http_hint(endpoint: &str, status: &u16) -> &'static str {
     let status = *status;
-    let commercial = matches!(endpoint, endpoint::COMMERCIAL_USAGE | endpoint::COMMERCIAL_DEPLOYMENT);
+    let commercial = matches!(
+        endpoint,
+        endpoint::COMMERCIAL_USAGE | endpoint::COMMERCIAL_DEPLOYMENT
+    );
     match status {
-        400 => "Partner Center rejected the request; check the --collector.*.filter, groupby and processed-date-time values",
+        400 => {
+            "Partner Center rejected the request; check the --collector.*.filter, groupby and processed-date-time values"
+        }
         401 => {
             "the access token was rejected even after renewing it; check that the app registration has the \
              Partner Center API permission (user_impersonation) and that it was consented"
@@ -236,10 +245,16 @@ impl ApiFault {
         if self.code.as_deref() == Some("900421") {
             return true;
         }
-        [&self.description, &self.message, &self.body].into_iter().flatten().any(|t| {
-            let t = t.to_ascii_lowercase();
-            t.contains("900421") || t.contains("mfa") || t.contains("multi-factor") || t.contains("multifactor")
-        })
+        [&self.description, &self.message, &self.body]
+            .into_iter()
+            .flatten()
+            .any(|t| {
+                let t = t.to_ascii_lowercase();
+                t.contains("900421")
+                    || t.contains("mfa")
+                    || t.contains("multi-factor")
+                    || t.contains("multifactor")
+            })
     }
 }
 
@@ -267,7 +282,9 @@ mod tests {
 
     #[test]
     fn error_bodies_with_numeric_or_string_codes_are_read() {
-        let f = ApiFault::parse(br#"{"code": 60012, "description": "out of licenses", "data": [], "source": "PartnerFD"}"#);
+        let f = ApiFault::parse(
+            br#"{"code": 60012, "description": "out of licenses", "data": [], "source": "PartnerFD"}"#,
+        );
         assert_eq!(f.code.as_deref(), Some("60012"));
         assert_eq!(f.to_string(), ": code 60012: out of licenses");
         let f = ApiFault::parse(br#"{"code": "2032", "description": "Access denied"}"#);
@@ -281,7 +298,10 @@ mod tests {
                 .as_bytes(),
         );
         assert_eq!(f.code.as_deref(), Some("429"));
-        assert_eq!(f.to_string(), ": code 429: Rate limit is exceeded. Try again in 57 seconds.");
+        assert_eq!(
+            f.to_string(),
+            ": code 429: Rate limit is exceeded. Try again in 57 seconds."
+        );
     }
 
     #[test]
@@ -294,8 +314,13 @@ mod tests {
     #[test]
     fn mfa_is_recognised_by_code_or_text() {
         assert!(ApiFault::parse(br#"{"code": 900421, "description": "x"}"#).mentions_mfa());
-        assert!(ApiFault::parse(br#"{"code": "x", "description": "Multi-Factor Authentication required"}"#).mentions_mfa());
-        assert!(!ApiFault::parse(br#"{"code": 800001, "description": "Partner Token missing"}"#).mentions_mfa());
+        assert!(
+            ApiFault::parse(br#"{"code": "x", "description": "Multi-Factor Authentication required"}"#)
+                .mentions_mfa()
+        );
+        assert!(
+            !ApiFault::parse(br#"{"code": 800001, "description": "Partner Token missing"}"#).mentions_mfa()
+        );
     }
 
     #[test]
@@ -324,6 +349,10 @@ mod tests {
             fault: Box::new(ApiFault::parse(br#"{"statusCode": 429, "message": "slow down"}"#)),
             attempts: 6,
         };
-        assert!(err.to_string().contains("HTTP 429: code 429: slow down after 6 attempts; Partner Center kept throttling"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("HTTP 429: code 429: slow down after 6 attempts; Partner Center kept throttling"),
+            "{err}"
+        );
     }
 }

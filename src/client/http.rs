@@ -49,7 +49,9 @@ pub(crate) async fn read_body(
     if overflow == Overflow::Fail && announced.is_some_and(|len| len > limit as u64) {
         return Err(BodyError::TooLarge);
     }
-    let initial = announced.map_or(0, |len| len.min(limit as u64) as usize).min(1 << 20);
+    let initial = announced
+        .map_or(0, |len| len.min(limit as u64) as usize)
+        .min(1 << 20);
     let mut body = Vec::with_capacity(initial);
     while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
         if body.len() + chunk.len() > limit {
@@ -115,7 +117,8 @@ impl Transport {
         observer: Arc<dyn ApiObserver>,
     ) -> Result<Self, ClientError> {
         let value = |name: &str, v: &str| {
-            HeaderValue::from_str(v).map_err(|_| ClientError::Setup(format!("{name} {v:?} is not a valid header value")))
+            HeaderValue::from_str(v)
+                .map_err(|_| ClientError::Setup(format!("{name} {v:?} is not a valid header value")))
         };
         let mut static_headers = HeaderMap::new();
         static_headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
@@ -158,14 +161,25 @@ impl Transport {
             attempts += 1;
             tracing::debug!(endpoint, path, attempt = attempts, ms_request_id = %request_id, ms_correlation_id = %correlation_id, "GET");
             let outcome = self
-                .attempt(endpoint, url, extra_headers, token.expose_secret(), request_id, correlation_id)
+                .attempt(
+                    endpoint,
+                    url,
+                    extra_headers,
+                    token.expose_secret(),
+                    request_id,
+                    correlation_id,
+                )
                 .await;
             // Decide: done, fail, or retry after a delay (reason, Retry-After, the error if it
             // turns out to be the last attempt, MS-CV for the log).
             let (reason, retry_after, failure, ms_cv) = match outcome {
                 Attempt::Success(fetched) => return Ok(fetched),
                 Attempt::Fatal(err) => return Err(err),
-                Attempt::Status { status, headers, body } => {
+                Attempt::Status {
+                    status,
+                    headers,
+                    body,
+                } => {
                     let fault = ApiFault::parse(&body);
                     let ms_cv = header_text(&headers, "ms-cv");
                     if status == StatusCode::UNAUTHORIZED && !renewed && !is_mfa(&fault, &headers) {
@@ -205,7 +219,11 @@ impl Transport {
                             attempts,
                         }
                     };
-                    let reason = if matches!(err, ClientError::Timeout { .. }) { "timeout" } else { "connection" };
+                    let reason = if matches!(err, ClientError::Timeout { .. }) {
+                        "timeout"
+                    } else {
+                        "connection"
+                    };
                     (reason, None, err, None)
                 }
             };
@@ -251,7 +269,8 @@ impl Transport {
         let mut headers = self.static_headers.clone();
         for (name, id) in [("ms-requestid", request_id), ("ms-correlationid", correlation_id)] {
             // A hyphenated UUID is ASCII hex digits and hyphens: always a valid header value.
-            let value = HeaderValue::from_str(&id.hyphenated().to_string()).expect("a UUID is a valid header value");
+            let value =
+                HeaderValue::from_str(&id.hyphenated().to_string()).expect("a UUID is a valid header value");
             headers.insert(name, value);
         }
         let Ok(mut bearer) = HeaderValue::from_str(&format!("Bearer {token}")) else {
@@ -275,7 +294,8 @@ impl Transport {
         let response = match sent {
             Ok(r) => r,
             Err(e) => {
-                self.observer.request(endpoint, if e.is_timeout() { "timeout" } else { "error" });
+                self.observer
+                    .request(endpoint, if e.is_timeout() { "timeout" } else { "error" });
                 return Attempt::Transport(e);
             }
         };
@@ -284,7 +304,10 @@ impl Transport {
         let (limit, overflow) = if status.is_success() {
             (self.config.max_response_bytes, Overflow::Fail)
         } else {
-            (MAX_ERROR_BODY.min(self.config.max_response_bytes), Overflow::Truncate)
+            (
+                MAX_ERROR_BODY.min(self.config.max_response_bytes),
+                Overflow::Truncate,
+            )
         };
         match read_body(response, limit, overflow).await {
             Ok(body) => {
@@ -308,7 +331,8 @@ impl Transport {
                 })
             }
             Err(BodyError::Transport(e)) => {
-                self.observer.request(endpoint, if e.is_timeout() { "timeout" } else { "error" });
+                self.observer
+                    .request(endpoint, if e.is_timeout() { "timeout" } else { "error" });
                 Attempt::Transport(e)
             }
         }
@@ -329,9 +353,16 @@ impl Transport {
         let fault = Box::new(fault);
         let code = status.as_u16();
         if code == 401 && is_mfa(&fault, headers) {
-            return ClientError::MfaRequired { endpoint, path, fault };
+            return ClientError::MfaRequired {
+                endpoint,
+                path,
+                fault,
+            };
         }
-        if matches!(code, 401 | 403) && self.tokens.mode() == AuthMode::AppOnly && is_license_endpoint(endpoint) {
+        if matches!(code, 401 | 403)
+            && self.tokens.mode() == AuthMode::AppOnly
+            && is_license_endpoint(endpoint)
+        {
             return ClientError::AppUserRequired {
                 endpoint,
                 path,

@@ -158,8 +158,13 @@ impl PartnerCenterClient {
     /// All rows of `GET {usage_path}`, following `@nextLink`/`skip` to the end.
     pub async fn commercial_usage(&self, query: &AnalyticsQuery) -> Result<Vec<UsageRow>, ClientError> {
         let path = self.config.usage_path.clone();
-        self.commercial(endpoint::COMMERCIAL_USAGE, &path, query, wire::UsageWire::into_commercial)
-            .await
+        self.commercial(
+            endpoint::COMMERCIAL_USAGE,
+            &path,
+            query,
+            wire::UsageWire::into_commercial,
+        )
+        .await
     }
 
     /// All rows of `GET {deployment_path}`, following `@nextLink`/`skip` to the end.
@@ -180,17 +185,21 @@ impl PartnerCenterClient {
     /// `GET /v1/analytics/licenses/deployment`.
     pub async fn partner_deployment(&self) -> Result<Vec<PartnerDeploymentRow>, ClientError> {
         let url = paging::api_url(&self.config.base_url, "/v1/analytics/licenses/deployment");
-        self.collection(endpoint::PARTNER_DEPLOYMENT, url, |w: wire::PartnerDeploymentWire| {
-            Some(w.into())
-        })
+        self.collection(
+            endpoint::PARTNER_DEPLOYMENT,
+            url,
+            |w: wire::PartnerDeploymentWire| Some(w.into()),
+        )
         .await
     }
 
     /// `GET /v1/analytics/licenses/usage`.
     pub async fn partner_usage(&self) -> Result<Vec<PartnerUsageRow>, ClientError> {
         let url = paging::api_url(&self.config.base_url, "/v1/analytics/licenses/usage");
-        self.collection(endpoint::PARTNER_USAGE, url, |w: wire::PartnerUsageWire| Some(w.into()))
-            .await
+        self.collection(endpoint::PARTNER_USAGE, url, |w: wire::PartnerUsageWire| {
+            Some(w.into())
+        })
+        .await
     }
 
     /// Every customer of `GET /v1/customers`, following `links.next` + `MS-ContinuationToken`.
@@ -207,8 +216,10 @@ impl PartnerCenterClient {
     pub async fn customer_usage(&self, customer_id: &str) -> Result<Vec<UsageRow>, ClientError> {
         let endpoint = endpoint::CUSTOMER_USAGE;
         let url = self.customer_url(endpoint, customer_id, "usage")?;
-        self.collection(endpoint, url, |w: wire::UsageWire| Some(w.into_legacy(customer_id)))
-            .await
+        self.collection(endpoint, url, |w: wire::UsageWire| {
+            Some(w.into_legacy(customer_id))
+        })
+        .await
     }
 
     /// `GET /v1/customers/{id}/analytics/licenses/deployment`; rows carry `customer_tenant_id = id`.
@@ -226,7 +237,12 @@ impl PartnerCenterClient {
     }
 
     /// `{base}/v1/customers/{id}/analytics/licenses/{kind}`, the id encoded as one path segment.
-    fn customer_url(&self, endpoint: &'static str, customer_id: &str, kind: &str) -> Result<Url, ClientError> {
+    fn customer_url(
+        &self,
+        endpoint: &'static str,
+        customer_id: &str,
+        kind: &str,
+    ) -> Result<Url, ClientError> {
         let id = customer_id.trim();
         let invalid = |detail: &str| ClientError::InvalidRequest {
             endpoint,
@@ -277,7 +293,9 @@ impl PartnerCenterClient {
             guard
                 .visit(url.as_str().to_owned())
                 .map_err(|detail| paging_error(endpoint, &url, detail))?;
-            let page: wire::Page<W> = self.fetch_page(endpoint, &url, &HeaderMap::new(), correlation_id).await?;
+            let page: wire::Page<W> = self
+                .fetch_page(endpoint, &url, &HeaderMap::new(), correlation_id)
+                .await?;
             let items = page.items.unwrap_or_default();
             tracing::debug!(endpoint, rows = items.len(), total = ?page.total_count, "page received");
             if items.is_empty() {
@@ -312,9 +330,14 @@ impl PartnerCenterClient {
             // The same URI with a different continuation token is a different page.
             let mut key = url.as_str().to_owned();
             for (name, value) in &headers {
-                key.push_str(&format!("\n{name}: {}", String::from_utf8_lossy(value.as_bytes())));
+                key.push_str(&format!(
+                    "\n{name}: {}",
+                    String::from_utf8_lossy(value.as_bytes())
+                ));
             }
-            guard.visit(key).map_err(|detail| paging_error(endpoint, &url, detail))?;
+            guard
+                .visit(key)
+                .map_err(|detail| paging_error(endpoint, &url, detail))?;
             let page: wire::Page<W> = self.fetch_page(endpoint, &url, &headers, correlation_id).await?;
             let items = page.items.unwrap_or_default();
             tracing::debug!(endpoint, rows = items.len(), "page received");
@@ -325,7 +348,11 @@ impl PartnerCenterClient {
             let count = items.len();
             rows.extend(items.into_iter().filter_map(&mut map));
             if rows.len() - before < count {
-                tracing::warn!(endpoint, skipped = count - (rows.len() - before), "skipped items without an id");
+                tracing::warn!(
+                    endpoint,
+                    skipped = count - (rows.len() - before),
+                    "skipped items without an id"
+                );
             }
             if let Some(link) = page.links.and_then(|l| l.next) {
                 next = Some(self.collection_link(endpoint, &url, link)?);
@@ -349,7 +376,11 @@ impl PartnerCenterClient {
         let mut headers = HeaderMap::new();
         for pair in link.headers.unwrap_or_default() {
             let name = HeaderName::from_bytes(pair.key.trim().as_bytes()).map_err(|_| {
-                paging_error(endpoint, current, format!("links.next names an invalid header {:?}", pair.key))
+                paging_error(
+                    endpoint,
+                    current,
+                    format!("links.next names an invalid header {:?}", pair.key),
+                )
             })?;
             // A link must not replace the credentials or the target host.
             if name == header::AUTHORIZATION || name == header::HOST {
@@ -357,7 +388,11 @@ impl PartnerCenterClient {
                 continue;
             }
             let value = HeaderValue::from_str(pair.value.trim()).map_err(|_| {
-                paging_error(endpoint, current, format!("links.next has an invalid value for header {name}"))
+                paging_error(
+                    endpoint,
+                    current,
+                    format!("links.next has an invalid value for header {name}"),
+                )
             })?;
             headers.append(name, value);
         }
@@ -382,7 +417,9 @@ impl PartnerCenterClient {
         };
         let page: wire::Page<W> = wire::from_body(&fetched.body).map_err(|e| decode_error(e.to_string()))?;
         if page.items.is_none() {
-            return Err(decode_error("no `Value`, `value` or `items` list in the body".into()));
+            return Err(decode_error(
+                "no `Value`, `value` or `items` list in the body".into(),
+            ));
         }
         Ok(page)
     }

@@ -67,7 +67,11 @@ pub(crate) fn resolve_collection_link(base: &Url, uri: &str) -> Result<Url, Stri
     }
     let rooted = uri.trim_start_matches('/');
     let under_v1 = rooted == "v1" || rooted.starts_with("v1/") || rooted.starts_with("v1?");
-    let path_and_query = if under_v1 { format!("/{rooted}") } else { format!("/v1/{rooted}") };
+    let path_and_query = if under_v1 {
+        format!("/{rooted}")
+    } else {
+        format!("/v1/{rooted}")
+    };
     Ok(api_url(base, &path_and_query))
 }
 
@@ -137,20 +141,34 @@ mod tests {
             api_url(&url("http://proxy:8080/pc/"), "/v1/customers?size=5").as_str(),
             "http://proxy:8080/pc/v1/customers?size=5"
         );
-        assert_eq!(api_url(&url(BASE), "/v1/customers").as_str(), format!("{BASE}/v1/customers"));
+        assert_eq!(
+            api_url(&url(BASE), "/v1/customers").as_str(),
+            format!("{BASE}/v1/customers")
+        );
     }
 
     #[test]
     fn query_values_are_percent_encoded_with_percent_20_for_spaces() {
         let mut u = url(&format!("{BASE}/x"));
-        append_query(&mut u, &[("top", "10"), ("filter", "customerTenantId eq 'A+B' & x")]);
-        assert_eq!(u.query(), Some("top=10&filter=customerTenantId%20eq%20%27A%2BB%27%20%26%20x"));
+        append_query(
+            &mut u,
+            &[("top", "10"), ("filter", "customerTenantId eq 'A+B' & x")],
+        );
+        assert_eq!(
+            u.query(),
+            Some("top=10&filter=customerTenantId%20eq%20%27A%2BB%27%20%26%20x")
+        );
     }
 
     #[test]
     fn an_absolute_next_link_is_followed_as_is() {
         let next = format!("{BASE}/partner/v1/analytics/commercial/usage/license?top=2&skip=2");
-        assert_eq!(resolve_next_link(&url(USAGE), &url(BASE), &next).unwrap().as_str(), next);
+        assert_eq!(
+            resolve_next_link(&url(USAGE), &url(BASE), &next)
+                .unwrap()
+                .as_str(),
+            next
+        );
     }
 
     #[test]
@@ -181,7 +199,11 @@ mod tests {
     #[test]
     fn collection_links_are_relative_to_v1_with_or_without_the_prefix() {
         let base = url(BASE);
-        for uri in ["/customers?size=2&seekOperation=Next", "customers?size=2&seekOperation=Next", "/v1/customers?size=2&seekOperation=Next"] {
+        for uri in [
+            "/customers?size=2&seekOperation=Next",
+            "customers?size=2&seekOperation=Next",
+            "/v1/customers?size=2&seekOperation=Next",
+        ] {
             assert_eq!(
                 resolve_collection_link(&base, uri).unwrap().as_str(),
                 format!("{BASE}/v1/customers?size=2&seekOperation=Next"),

@@ -117,7 +117,10 @@ mod tests {
         let now = SystemTime::now();
         assert_eq!(parse_retry_after("57", now), Some(Duration::from_secs(57)));
         assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
-        assert_eq!(parse_retry_after("99999999999999999999999", now), Some(Duration::from_secs(u64::MAX)));
+        assert_eq!(
+            parse_retry_after("99999999999999999999999", now),
+            Some(Duration::from_secs(u64::MAX))
+        );
     }
 
     #[test]
@@ -150,7 +153,10 @@ mod tests {
         let max = 1000 * MS;
         // jitter 1.0 gives the full step.
         let full: Vec<_> = (0..6).map(|r| backoff(r, base, max, 1.0)).collect();
-        assert_eq!(full, [100 * MS, 200 * MS, 400 * MS, 800 * MS, 1000 * MS, 1000 * MS]);
+        assert_eq!(
+            full,
+            [100 * MS, 200 * MS, 400 * MS, 800 * MS, 1000 * MS, 1000 * MS]
+        );
         assert_eq!(backoff(u32::MAX, base, max, 1.0), max, "no overflow");
     }
 
@@ -175,8 +181,17 @@ mod tests {
 
     #[test]
     fn only_throttling_timeouts_and_server_errors_are_retryable() {
-        for (code, reason) in [(429, Some("429")), (408, Some("timeout")), (500, Some("5xx")), (503, Some("5xx"))] {
-            assert_eq!(retry_reason(StatusCode::from_u16(code).unwrap()), reason, "{code}");
+        for (code, reason) in [
+            (429, Some("429")),
+            (408, Some("timeout")),
+            (500, Some("5xx")),
+            (503, Some("5xx")),
+        ] {
+            assert_eq!(
+                retry_reason(StatusCode::from_u16(code).unwrap()),
+                reason,
+                "{code}"
+            );
         }
         for code in [400, 401, 403, 404, 409] {
             assert_eq!(retry_reason(StatusCode::from_u16(code).unwrap()), None, "{code}");

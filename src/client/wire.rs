@@ -212,7 +212,12 @@ pub(crate) struct Page<T> {
         deserialize_with = "opt_text"
     )]
     pub next_link: Option<String>,
-    #[serde(rename = "TotalCount", alias = "totalCount", default, deserialize_with = "count")]
+    #[serde(
+        rename = "TotalCount",
+        alias = "totalCount",
+        default,
+        deserialize_with = "count"
+    )]
     pub total_count: Option<f64>,
     #[serde(default, alias = "Links")]
     pub links: Option<Links>,
@@ -519,7 +524,11 @@ mod tests {
 
     #[test]
     fn an_empty_next_link_means_no_next_page() {
-        assert!(usage_page(r#"{"Value": [], "@nextLink": ""}"#).next_link.is_none());
+        assert!(
+            usage_page(r#"{"Value": [], "@nextLink": ""}"#)
+                .next_link
+                .is_none()
+        );
     }
 
     #[test]
@@ -561,9 +570,8 @@ mod tests {
 
     #[test]
     fn null_strings_and_numeric_names_and_unknown_fields_are_tolerated() {
-        let page = usage_page(
-            r#"{"Value": [{"customerName": null, "workloadName": 12, "newField": {"a": [1]}}]}"#,
-        );
+        let page =
+            usage_page(r#"{"Value": [{"customerName": null, "workloadName": 12, "newField": {"a": [1]}}]}"#);
         let row = page.items.unwrap().remove(0).into_commercial();
         assert_eq!(row.customer_name, "");
         assert_eq!(row.workload_name, "12");
@@ -606,7 +614,11 @@ mod tests {
     #[test]
     fn legacy_rows_take_the_requested_customer_id_and_the_service_name_as_code() {
         let page = usage_page(r#"{"items": [{"serviceName": "o365", "workloadName": "Exchange"}]}"#);
-        let row = page.items.unwrap().remove(0).into_legacy("4D3CF487-70F4-4E1E-9FF1-B2BFCE8D9F04");
+        let row = page
+            .items
+            .unwrap()
+            .remove(0)
+            .into_legacy("4D3CF487-70F4-4E1E-9FF1-B2BFCE8D9F04");
         assert_eq!(row.customer_tenant_id, "4d3cf487-70f4-4e1e-9ff1-b2bfce8d9f04");
         assert_eq!(row.service_code, "o365");
         assert_eq!(row.product_id, "");
@@ -615,9 +627,14 @@ mod tests {
 
     #[test]
     fn legacy_rows_prefer_a_service_code_when_one_is_sent() {
-        let page = usage_page(r#"{"items": [{"serviceCode": "O365", "serviceName": "Microsoft 365", "workloadCode": "EXO"}]}"#);
+        let page = usage_page(
+            r#"{"items": [{"serviceCode": "O365", "serviceName": "Microsoft 365", "workloadCode": "EXO"}]}"#,
+        );
         let row = page.items.unwrap().remove(0).into_legacy("x");
-        assert_eq!((row.service_code.as_str(), row.workload_code.as_str()), ("O365", "EXO"));
+        assert_eq!(
+            (row.service_code.as_str(), row.workload_code.as_str()),
+            ("O365", "EXO")
+        );
     }
 
     #[test]
@@ -626,7 +643,12 @@ mod tests {
             br#"{"items": [{"id": "AB"}, {"id": "", "companyProfile": {}}, {"id": "c", "companyProfile": {"tenantId": "D", "domain": "d.example", "companyName": "D Ltd"}}]}"#,
         )
         .unwrap();
-        let customers: Vec<_> = page.items.unwrap().into_iter().filter_map(CustomerWire::into_customer).collect();
+        let customers: Vec<_> = page
+            .items
+            .unwrap()
+            .into_iter()
+            .filter_map(CustomerWire::into_customer)
+            .collect();
         assert_eq!(customers.len(), 2, "the id-less item is skipped");
         assert_eq!(customers[0].tenant_id, "ab");
         assert_eq!(customers[1].tenant_id, "d");
@@ -642,7 +664,10 @@ mod tests {
         let next = page.links.unwrap().next.unwrap();
         assert_eq!(next.uri, "/customers?size=2&seekOperation=Next");
         let headers = next.headers.unwrap();
-        assert_eq!((headers[0].key.as_str(), headers[0].value.as_str()), ("MS-ContinuationToken", "AQAAAA=="));
+        assert_eq!(
+            (headers[0].key.as_str(), headers[0].value.as_str()),
+            ("MS-ContinuationToken", "AQAAAA==")
+        );
     }
 
     #[test]
