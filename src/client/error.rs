@@ -27,7 +27,7 @@ pub enum ClientError {
     },
     /// A license endpoint refused an app-only token.
     #[error(
-        "{endpoint} ({path}): Partner Center answered HTTP {status}{fault}: the license analytics endpoints \
+        "{endpoint} ({path}): Partner Center answered HTTP {status}{fault}; the license analytics endpoints \
          need App+User (refresh-token) authentication, but --auth.mode=app-only signs in with client \
          credentials; use --auth.mode=app-user with a refresh token (README \"Obtaining credentials\")"
     )]
@@ -86,7 +86,7 @@ pub enum ClientError {
     /// The body exceeded `max_response_bytes`.
     #[error(
         "{endpoint} ({path}): the response is larger than {limit} bytes; raise \
-         --partnercenter.max-response-bytes or request smaller pages (--partnercenter.page-size)"
+         --partnercenter.max-response-bytes{}", smaller_pages_hint(.endpoint)
     )]
     TooLarge {
         endpoint: &'static str,
@@ -159,6 +159,16 @@ fn attempts_note(attempts: &u32) -> String {
         format!(" after {attempts} attempts")
     } else {
         String::new()
+    }
+}
+
+fn smaller_pages_hint(endpoint: &str) -> &'static str {
+    match endpoint {
+        endpoint::COMMERCIAL_USAGE | endpoint::COMMERCIAL_DEPLOYMENT => {
+            " or request smaller pages (--partnercenter.page-size)"
+        }
+        endpoint::CUSTOMERS => " or request smaller pages (--partnercenter.customers-page-size)",
+        _ => "",
     }
 }
 
@@ -261,7 +271,16 @@ impl ApiFault {
 /// `": code 60012: description"`, or nothing when the body said nothing useful.
 impl fmt::Display for ApiFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = match (&self.description, &self.message) {
+        // Messages are embedded in sentences that go on: a trailing full stop would double up.
+        let description = self
+            .description
+            .as_deref()
+            .map(|d| d.trim_end_matches('.').to_owned());
+        let message = self
+            .message
+            .as_deref()
+            .map(|m| m.trim_end_matches('.').to_owned());
+        let text = match (&description, &message) {
             (Some(d), Some(m)) if d != m => Some(format!("{d} ({m})")),
             (Some(d), _) => Some(d.clone()),
             (None, Some(m)) => Some(m.clone()),
@@ -300,7 +319,7 @@ mod tests {
         assert_eq!(f.code.as_deref(), Some("429"));
         assert_eq!(
             f.to_string(),
-            ": code 429: Rate limit is exceeded. Try again in 57 seconds."
+            ": code 429: Rate limit is exceeded. Try again in 57 seconds"
         );
     }
 
@@ -353,6 +372,15 @@ mod tests {
             err.to_string()
                 .contains("HTTP 429: code 429: slow down after 6 attempts; Partner Center kept throttling"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_fault_ending_in_a_full_stop_does_not_double_punctuation() {
+        let f = ApiFault::parse(br#"{"code": 2032, "description": "This resource can't be accessed by application credentials."}"#);
+        assert_eq!(
+            f.to_string(),
+            ": code 2032: This resource can't be accessed by application credentials"
         );
     }
 }
