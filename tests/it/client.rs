@@ -1323,3 +1323,77 @@ async fn a_chunked_response_larger_than_the_cap_is_cut_off_while_streaming() {
     );
     server.abort();
 }
+
+// ----- the handle itself -----
+
+#[tokio::test]
+async fn listing_futures_are_send_so_collectors_can_spawn_them() {
+    fn assert_send<T: Send>(_: &T) {}
+    let h = Harness::start().await;
+    let query = AnalyticsQuery::default();
+    assert_send(&h.client.commercial_usage(&query));
+    assert_send(&h.client.commercial_deployment(&query));
+    assert_send(&h.client.partner_deployment());
+    assert_send(&h.client.partner_usage());
+    assert_send(&h.client.customers());
+    assert_send(&h.client.customer_usage(CUSTOMER));
+    assert_send(&h.client.customer_deployment(CUSTOMER));
+    assert_send(&h.tokens.access_token());
+}
+
+#[tokio::test]
+async fn a_correlation_id_handle_sends_that_id_on_every_page() {
+    let h = Harness::start().await;
+    h.mount_token().await;
+    Mock::given(method("GET"))
+        .and(path(USAGE_PATH))
+        .and(query_param("skip", "0"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"Value": [{"licensesActive": 1}], "@nextLink": "license?skip=2"})),
+        )
+        .mount(&h.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(USAGE_PATH))
+        .and(query_param("skip", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Value": [{"licensesActive": 1}]})))
+        .mount(&h.server)
+        .await;
+    let cycle = uuid::Uuid::new_v4();
+
+    h.client
+        .with_correlation_id(cycle)
+        .commercial_usage(&AnalyticsQuery::default())
+        .await
+        .unwrap();
+
+    let requests = h.requests_to(USAGE_PATH).await;
+    assert_eq!(requests.len(), 2);
+    for r in &requests {
+        assert_eq!(header_of(r, "ms-correlationid"), cycle.to_string());
+    }
+    assert_ne!(
+        header_of(&requests[0], "ms-requestid"),
+        header_of(&requests[1], "ms-requestid")
+    );
+}
+
+#[tokio::test]
+async fn an_empty_customer_id_is_refused_without_a_request() {
+    let h = Harness::start().await;
+
+    let err = h.client.customer_usage("  ").await.unwrap_err();
+
+    assert!(
+        matches!(
+            err,
+            ClientError::InvalidRequest {
+                endpoint: "customer_usage",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(h.server.received_requests().await.unwrap().is_empty());
+}
