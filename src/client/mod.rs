@@ -3,28 +3,49 @@
 //! It returns plain [`crate::model`] rows and reports what it does through [`ApiObserver`], so no
 //! Prometheus type enters this module.
 //!
-//! INTERFACE STUB: the bodies are being written; the signatures are the contract.
+//! Layout: [`auth`] gets access tokens; `http` does one GET with limits, retries and a token
+//! renewal on 401; `paging` resolves next links and guards against loops; `wire` decodes the
+//! bodies tolerantly and maps them to rows; `error` words what went wrong. This file holds the
+//! public surface: [`PartnerCenterClient`] and one method per endpoint.
 
 pub mod auth;
+mod error;
+mod http;
+mod paging;
+mod retry;
+mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use serde::de::DeserializeOwned;
+use url::Url;
+use uuid::Uuid;
 
 use crate::model::{Customer, DeploymentRow, PartnerDeploymentRow, PartnerUsageRow, UsageRow};
 
 pub use auth::{AuthConfig, AuthError, AuthMode, TokenSource, TokenVersion};
+pub use error::{ApiFault, ClientError};
 
 /// Endpoint names, used as the `endpoint` label of the API metrics and in error messages.
 pub mod endpoint {
+    /// `GET {usage_path}` (commercial license usage).
     pub const COMMERCIAL_USAGE: &str = "commercial_usage";
+    /// `GET {deployment_path}` (commercial license deployment).
     pub const COMMERCIAL_DEPLOYMENT: &str = "commercial_deployment";
+    /// `GET /v1/analytics/licenses/deployment` (legacy, partner level).
     pub const PARTNER_DEPLOYMENT: &str = "partner_deployment";
+    /// `GET /v1/analytics/licenses/usage` (legacy, partner level).
     pub const PARTNER_USAGE: &str = "partner_usage";
+    /// `GET /v1/customers`.
     pub const CUSTOMERS: &str = "customers";
+    /// `GET /v1/customers/{id}/analytics/licenses/usage` (legacy, per customer).
     pub const CUSTOMER_USAGE: &str = "customer_usage";
+    /// `GET /v1/customers/{id}/analytics/licenses/deployment` (legacy, per customer).
     pub const CUSTOMER_DEPLOYMENT: &str = "customer_deployment";
+    /// The sign-in service's token endpoint.
     pub const TOKEN: &str = "token";
 }
 
@@ -80,71 +101,334 @@ pub struct ClientConfig {
     pub application: String,
 }
 
-/// Optional parameters of the commercial endpoints, passed through as given.
+/// Optional parameters of the commercial endpoints, passed through as given (URL-encoded).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AnalyticsQuery {
+    /// `filter`, e.g. `customerTenantId eq '…'`.
     pub filter: Option<String>,
+    /// `groupby`, e.g. `customerTenantId,productId`.
     pub groupby: Option<String>,
+    /// `processedDateTime`; Partner Center defaults to the latest processed day.
     pub processed_date_time: Option<String>,
-}
-
-/// Everything that can go wrong talking to Partner Center.
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    #[error("stub")]
-    Stub,
 }
 
 /// The Partner Center client. Cheap to clone; clones share the token, rate and concurrency limits.
 #[derive(Clone)]
 pub struct PartnerCenterClient {
-    _config: Arc<ClientConfig>,
+    config: Arc<ClientConfig>,
+    transport: Arc<http::Transport>,
+    /// `MS-CorrelationId` for every request of this handle; `None` = a fresh one per listing.
+    correlation_id: Option<Uuid>,
+}
+
+impl std::fmt::Debug for PartnerCenterClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartnerCenterClient")
+            .field("base_url", &self.config.base_url.as_str())
+            .field("correlation_id", &self.correlation_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PartnerCenterClient {
+    /// Builds the client. No request is made until the first listing.
     pub fn new(
-        _config: ClientConfig,
-        _tokens: Arc<TokenSource>,
-        _observer: Arc<dyn ApiObserver>,
+        config: ClientConfig,
+        tokens: Arc<TokenSource>,
+        observer: Arc<dyn ApiObserver>,
     ) -> Result<Self, ClientError> {
-        unimplemented!("stub")
+        let config = Arc::new(config);
+        let transport = http::Transport::new(config.clone(), tokens, observer)?;
+        Ok(Self {
+            config,
+            transport: Arc::new(transport),
+            correlation_id: None,
+        })
+    }
+
+    /// A handle that sends `id` as `MS-CorrelationId` on every request, so that all calls of one
+    /// collection run can be found together in Partner Center's logs. Limits are still shared.
+    pub fn with_correlation_id(&self, id: Uuid) -> Self {
+        Self {
+            correlation_id: Some(id),
+            ..self.clone()
+        }
     }
 
     /// All rows of `GET {usage_path}`, following `@nextLink`/`skip` to the end.
-    pub async fn commercial_usage(&self, _query: &AnalyticsQuery) -> Result<Vec<UsageRow>, ClientError> {
-        unimplemented!("stub")
+    pub async fn commercial_usage(&self, query: &AnalyticsQuery) -> Result<Vec<UsageRow>, ClientError> {
+        let path = self.config.usage_path.clone();
+        self.commercial(
+            endpoint::COMMERCIAL_USAGE,
+            &path,
+            query,
+            wire::UsageWire::into_commercial,
+        )
+        .await
     }
 
     /// All rows of `GET {deployment_path}`, following `@nextLink`/`skip` to the end.
     pub async fn commercial_deployment(
         &self,
-        _query: &AnalyticsQuery,
+        query: &AnalyticsQuery,
     ) -> Result<Vec<DeploymentRow>, ClientError> {
-        unimplemented!("stub")
+        let path = self.config.deployment_path.clone();
+        self.commercial(
+            endpoint::COMMERCIAL_DEPLOYMENT,
+            &path,
+            query,
+            wire::DeploymentWire::into_commercial,
+        )
+        .await
     }
 
     /// `GET /v1/analytics/licenses/deployment`.
     pub async fn partner_deployment(&self) -> Result<Vec<PartnerDeploymentRow>, ClientError> {
-        unimplemented!("stub")
+        let url = paging::api_url(&self.config.base_url, "/v1/analytics/licenses/deployment");
+        self.collection(
+            endpoint::PARTNER_DEPLOYMENT,
+            url,
+            |w: wire::PartnerDeploymentWire| Some(w.into()),
+        )
+        .await
     }
 
     /// `GET /v1/analytics/licenses/usage`.
     pub async fn partner_usage(&self) -> Result<Vec<PartnerUsageRow>, ClientError> {
-        unimplemented!("stub")
+        let url = paging::api_url(&self.config.base_url, "/v1/analytics/licenses/usage");
+        self.collection(endpoint::PARTNER_USAGE, url, |w: wire::PartnerUsageWire| {
+            Some(w.into())
+        })
+        .await
     }
 
     /// Every customer of `GET /v1/customers`, following `links.next` + `MS-ContinuationToken`.
+    /// Items without an id are skipped (they cannot be asked about).
     pub async fn customers(&self) -> Result<Vec<Customer>, ClientError> {
-        unimplemented!("stub")
+        let mut url = paging::api_url(&self.config.base_url, "/v1/customers");
+        let size = self.config.customers_page_size.to_string();
+        paging::append_query(&mut url, &[("size", &size)]);
+        self.collection(endpoint::CUSTOMERS, url, wire::CustomerWire::into_customer)
+            .await
     }
 
     /// `GET /v1/customers/{id}/analytics/licenses/usage`; rows carry `customer_tenant_id = id`.
-    pub async fn customer_usage(&self, _customer_id: &str) -> Result<Vec<UsageRow>, ClientError> {
-        unimplemented!("stub")
+    pub async fn customer_usage(&self, customer_id: &str) -> Result<Vec<UsageRow>, ClientError> {
+        let endpoint = endpoint::CUSTOMER_USAGE;
+        let url = self.customer_url(endpoint, customer_id, "usage")?;
+        self.collection(endpoint, url, |w: wire::UsageWire| {
+            Some(w.into_legacy(customer_id))
+        })
+        .await
     }
 
     /// `GET /v1/customers/{id}/analytics/licenses/deployment`; rows carry `customer_tenant_id = id`.
-    pub async fn customer_deployment(&self, _customer_id: &str) -> Result<Vec<DeploymentRow>, ClientError> {
-        unimplemented!("stub")
+    pub async fn customer_deployment(&self, customer_id: &str) -> Result<Vec<DeploymentRow>, ClientError> {
+        let endpoint = endpoint::CUSTOMER_DEPLOYMENT;
+        let url = self.customer_url(endpoint, customer_id, "deployment")?;
+        self.collection(endpoint, url, |w: wire::DeploymentWire| {
+            Some(w.into_legacy(customer_id))
+        })
+        .await
+    }
+
+    fn correlation_id(&self) -> Uuid {
+        self.correlation_id.unwrap_or_else(Uuid::new_v4)
+    }
+
+    /// `{base}/v1/customers/{id}/analytics/licenses/{kind}`, the id encoded as one path segment.
+    fn customer_url(
+        &self,
+        endpoint: &'static str,
+        customer_id: &str,
+        kind: &str,
+    ) -> Result<Url, ClientError> {
+        let id = customer_id.trim();
+        let invalid = |detail: &str| ClientError::InvalidRequest {
+            endpoint,
+            detail: detail.to_owned(),
+        };
+        if id.is_empty() {
+            return Err(invalid("the customer id is empty"));
+        }
+        let mut url = paging::api_url(&self.config.base_url, "/v1/customers");
+        url.path_segments_mut()
+            .map_err(|()| invalid("the base URL cannot take a path"))?
+            .extend([id, "analytics", "licenses", kind]);
+        Ok(url)
+    }
+
+    /// A commercial listing: `top`/`skip` on the first request, then `@nextLink` until it is
+    /// null, absent, or a page comes back empty.
+    async fn commercial<W, R>(
+        &self,
+        endpoint: &'static str,
+        path: &str,
+        query: &AnalyticsQuery,
+        map: fn(W) -> R,
+    ) -> Result<Vec<R>, ClientError>
+    where
+        W: DeserializeOwned,
+    {
+        let correlation_id = self.correlation_id();
+        let mut url = paging::api_url(&self.config.base_url, path);
+        let top = self.config.page_size.to_string();
+        let mut pairs = vec![("top", top.as_str()), ("skip", "0")];
+        let optional = [
+            ("filter", &query.filter),
+            ("groupby", &query.groupby),
+            ("processedDateTime", &query.processed_date_time),
+        ];
+        for (name, value) in optional {
+            if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+                pairs.push((name, value));
+            }
+        }
+        paging::append_query(&mut url, &pairs);
+
+        let mut guard = paging::PageGuard::new(self.config.max_pages);
+        let mut rows = Vec::new();
+        let mut next = Some(url);
+        while let Some(url) = next.take() {
+            guard
+                .visit(url.as_str().to_owned())
+                .map_err(|detail| paging_error(endpoint, &url, detail))?;
+            let page: wire::Page<W> = self
+                .fetch_page(endpoint, &url, &HeaderMap::new(), correlation_id)
+                .await?;
+            let items = page.items.unwrap_or_default();
+            tracing::debug!(endpoint, rows = items.len(), total = ?page.total_count, "page received");
+            if items.is_empty() {
+                break;
+            }
+            rows.extend(items.into_iter().map(map));
+            if let Some(link) = page.next_link {
+                let resolved = paging::resolve_next_link(&url, &self.config.base_url, &link)
+                    .map_err(|detail| paging_error(endpoint, &url, detail))?;
+                next = Some(resolved);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// A legacy collection (`{"totalCount", "items", "links"}`): the first page, then
+    /// `links.next` with its headers until there is none or a page comes back empty.
+    async fn collection<W, R>(
+        &self,
+        endpoint: &'static str,
+        first: Url,
+        mut map: impl FnMut(W) -> Option<R>,
+    ) -> Result<Vec<R>, ClientError>
+    where
+        W: DeserializeOwned,
+    {
+        let correlation_id = self.correlation_id();
+        let mut guard = paging::PageGuard::new(self.config.max_pages);
+        let mut rows = Vec::new();
+        let mut next = Some((first, HeaderMap::new()));
+        while let Some((url, headers)) = next.take() {
+            // The same URI with a different continuation token is a different page.
+            let mut key = url.as_str().to_owned();
+            for (name, value) in &headers {
+                key.push_str(&format!(
+                    "\n{name}: {}",
+                    String::from_utf8_lossy(value.as_bytes())
+                ));
+            }
+            guard
+                .visit(key)
+                .map_err(|detail| paging_error(endpoint, &url, detail))?;
+            let page: wire::Page<W> = self.fetch_page(endpoint, &url, &headers, correlation_id).await?;
+            let items = page.items.unwrap_or_default();
+            tracing::debug!(endpoint, rows = items.len(), "page received");
+            if items.is_empty() {
+                break;
+            }
+            let before = rows.len();
+            let count = items.len();
+            rows.extend(items.into_iter().filter_map(&mut map));
+            if rows.len() - before < count {
+                tracing::warn!(
+                    endpoint,
+                    skipped = count - (rows.len() - before),
+                    "skipped items without an id"
+                );
+            }
+            if let Some(link) = page.links.and_then(|l| l.next) {
+                next = Some(self.collection_link(endpoint, &url, link)?);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Resolves `links.next` and turns its headers (`MS-ContinuationToken`) into request headers.
+    fn collection_link(
+        &self,
+        endpoint: &'static str,
+        current: &Url,
+        link: wire::Link,
+    ) -> Result<(Url, HeaderMap), ClientError> {
+        if link.uri.trim().is_empty() {
+            return Err(paging_error(endpoint, current, "links.next has no uri".into()));
+        }
+        let url = paging::resolve_collection_link(&self.config.base_url, &link.uri)
+            .map_err(|detail| paging_error(endpoint, current, detail))?;
+        let mut headers = HeaderMap::new();
+        for pair in link.headers.unwrap_or_default() {
+            let name = HeaderName::from_bytes(pair.key.trim().as_bytes()).map_err(|_| {
+                paging_error(
+                    endpoint,
+                    current,
+                    format!("links.next names an invalid header {:?}", pair.key),
+                )
+            })?;
+            // A link must not replace the credentials or the target host.
+            if name == header::AUTHORIZATION || name == header::HOST {
+                tracing::warn!(endpoint, header = %name, "ignoring a header that links.next asked to send");
+                continue;
+            }
+            let value = HeaderValue::from_str(pair.value.trim()).map_err(|_| {
+                paging_error(
+                    endpoint,
+                    current,
+                    format!("links.next has an invalid value for header {name}"),
+                )
+            })?;
+            headers.append(name, value);
+        }
+        Ok((url, headers))
+    }
+
+    /// One page: fetched, decoded, and its bytes dropped before the next page is asked for.
+    async fn fetch_page<W: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        url: &Url,
+        headers: &HeaderMap,
+        correlation_id: Uuid,
+    ) -> Result<wire::Page<W>, ClientError> {
+        let fetched = self.transport.get(endpoint, url, headers, correlation_id).await?;
+        let decode_error = |detail: String| ClientError::Decode {
+            endpoint,
+            path: url.path().to_owned(),
+            status: fetched.status.as_u16(),
+            detail,
+            snippet: wire::snippet(&fetched.body),
+        };
+        let page: wire::Page<W> = wire::from_body(&fetched.body).map_err(|e| decode_error(e.to_string()))?;
+        if page.items.is_none() {
+            return Err(decode_error(
+                "no `Value`, `value` or `items` list in the body".into(),
+            ));
+        }
+        Ok(page)
+    }
+}
+
+fn paging_error(endpoint: &'static str, url: &Url, detail: String) -> ClientError {
+    ClientError::Paging {
+        endpoint,
+        path: url.path().to_owned(),
+        detail,
     }
 }

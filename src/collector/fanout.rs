@@ -144,7 +144,7 @@ mod tests {
     }
 
     fn http_error() -> ClientError {
-        ClientError::Stub
+        ClientError::Setup("simulated failure".into())
     }
 
     #[tokio::test]

@@ -1,0 +1,682 @@
+//! What Partner Center sends: serde DTOs for the response bodies, the tolerant field decoders
+//! they need, and the mapping from DTOs to the normalised [`crate::model`] rows.
+//!
+//! Partner Center's documented examples disagree with themselves (reference §4.1, §9), so every
+//! decoder here accepts the variants seen so far:
+//! - a leading UTF-8 BOM (stripped before parsing, success and error bodies alike);
+//! - envelopes `{"Value"|"value": [...], "@nextLink"|"nextLink": ..., "TotalCount"|"totalCount": n}`
+//!   and the legacy `{"totalCount": n, "items": [...], "links": {...}}`;
+//! - `licensesActive` and the example's `licenseActive`;
+//! - counts as JSON numbers or numeric strings (`"63"`);
+//! - timestamps with an offset, with `Z`, or without any (then UTC, as the resource docs say);
+//! - unknown fields (ignored) and `null` where a string is expected (empty string).
+//!
+//! A count that is `null`, absent or an empty string becomes 0 in the rows. Dropping the row
+//! instead would also drop its other count and its labels; Partner Center omits or nulls values
+//! it has no data for, which for a licence count means none.
+
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Unexpected, Visitor};
+
+use crate::model::{Customer, DeploymentRow, PartnerDeploymentRow, PartnerUsageRow, UsageRow};
+
+/// How many bytes of an undecodable body an error message quotes.
+pub(crate) const SNIPPET_BYTES: usize = 200;
+
+/// The body without a leading UTF-8 byte order mark, which serde_json rejects.
+pub(crate) fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
+/// The first [`SNIPPET_BYTES`] bytes of a body as text (lossy UTF-8), for error messages.
+pub(crate) fn snippet(bytes: &[u8]) -> String {
+    let bytes = strip_bom(bytes);
+    let cut = &bytes[..bytes.len().min(SNIPPET_BYTES)];
+    let mut text = String::from_utf8_lossy(cut).into_owned();
+    if bytes.len() > SNIPPET_BYTES {
+        text.push('…');
+    }
+    text
+}
+
+/// Parses a JSON body after stripping a BOM.
+pub(crate) fn from_body<T: de::DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_json::Error> {
+    serde_json::from_slice(strip_bom(bytes))
+}
+
+/// A GUID as the rest of the crate compares it: trimmed and lower-case.
+pub(crate) fn guid(s: &str) -> String {
+    s.trim().to_ascii_lowercase()
+}
+
+// ----- field decoders -----
+
+/// A string field that may also be `null` (→ empty) or, against the docs, a number or a boolean
+/// (analytics-resources.md types `workloadName` as a number).
+pub(crate) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    struct TextVisitor;
+    impl<'de> Visitor<'de> for TextVisitor {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a string, a number or null")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_owned())
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<String, E> {
+            Ok(String::new())
+        }
+        fn visit_none<E: de::Error>(self) -> Result<String, E> {
+            Ok(String::new())
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+            d.deserialize_any(TextVisitor)
+        }
+    }
+    d.deserialize_any(TextVisitor)
+}
+
+/// Like [`text`], but `null`, absent and empty all mean "no value".
+pub(crate) fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let s = text(d)?;
+    Ok(Some(s).filter(|s| !s.trim().is_empty()))
+}
+
+/// A number sent as a JSON number or as a numeric string; `null` and `""` mean "no value".
+pub(crate) fn count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    struct CountVisitor;
+    impl<'de> Visitor<'de> for CountVisitor {
+        type Value = Option<f64>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a number, a numeric string or null")
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<f64>, E> {
+            Ok(Some(v as f64))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<f64>, E> {
+            Ok(Some(v as f64))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Option<f64>, E> {
+            Ok(Some(v))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<f64>, E> {
+            let t = v.trim();
+            if t.is_empty() {
+                return Ok(None);
+            }
+            match t.parse::<f64>() {
+                // "NaN" and "inf" parse as f64 but are not counts.
+                Ok(n) if n.is_finite() => Ok(Some(n)),
+                _ => Err(E::invalid_value(Unexpected::Str(v), &self)),
+            }
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Option<f64>, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Option<f64>, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<f64>, D::Error> {
+            d.deserialize_any(CountVisitor)
+        }
+    }
+    d.deserialize_any(CountVisitor)
+}
+
+/// A timestamp string; see [`parse_timestamp`]. An unparseable value becomes `None` rather than
+/// failing the whole page: `processed_at` is metadata, and losing it is visible in the metrics.
+pub(crate) fn timestamp<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let Some(s) = opt_text(d)? else {
+        return Ok(None);
+    };
+    let parsed = parse_timestamp(&s);
+    if parsed.is_none() {
+        tracing::debug!(value = %s, "ignoring a processedDateTime in an unknown format");
+    }
+    Ok(parsed)
+}
+
+/// Parses `2017-03-14T03:25:16.36+00:00`, `2018-10-14T00:00:00Z`, `2018-10-14T00:00:00` (UTC
+/// assumed), `2018-10-14 00:00:00`, `+0000`-style offsets and plain dates.
+pub(crate) fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"] {
+        if let Ok(t) = DateTime::parse_from_str(s, format) {
+            return Some(t.with_timezone(&Utc));
+        }
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
+            return Some(t.and_utc());
+        }
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+}
+
+/// Present list: `null` → empty. Absence is told apart by `#[serde(default)]` giving `None`.
+fn present_list<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Some(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default()))
+}
+
+// ----- envelopes -----
+
+/// One page of any Partner Center collection: the commercial `{"Value", "@nextLink",
+/// "TotalCount"}` shape and the legacy `{"totalCount", "items", "links"}` shape alike.
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+pub(crate) struct Page<T> {
+    /// `None` when the body has none of the item keys: a 200 without rows in a known place is
+    /// an error, not an empty listing.
+    #[serde(
+        rename = "Value",
+        alias = "value",
+        alias = "items",
+        alias = "Items",
+        default,
+        deserialize_with = "present_list"
+    )]
+    pub items: Option<Vec<T>>,
+    #[serde(
+        rename = "@nextLink",
+        alias = "nextLink",
+        alias = "@odata.nextLink",
+        default,
+        deserialize_with = "opt_text"
+    )]
+    pub next_link: Option<String>,
+    #[serde(
+        rename = "TotalCount",
+        alias = "totalCount",
+        default,
+        deserialize_with = "count"
+    )]
+    pub total_count: Option<f64>,
+    #[serde(default, alias = "Links")]
+    pub links: Option<Links>,
+}
+
+/// `links` of a legacy collection; only `next` matters for paging.
+#[derive(Deserialize, Default)]
+pub(crate) struct Links {
+    #[serde(default, alias = "Next")]
+    pub next: Option<Link>,
+}
+
+/// A link of a legacy collection: a URI relative to `{base}/v1` plus headers to send with it.
+#[derive(Deserialize)]
+pub(crate) struct Link {
+    #[serde(default, alias = "URI", alias = "Uri", deserialize_with = "text")]
+    pub uri: String,
+    #[serde(default, alias = "Headers")]
+    pub headers: Option<Vec<KeyValue>>,
+}
+
+/// A header of a [`Link`] (carries `MS-ContinuationToken`).
+#[derive(Deserialize)]
+pub(crate) struct KeyValue {
+    #[serde(default, alias = "Key", deserialize_with = "text")]
+    pub key: String,
+    #[serde(default, alias = "Value", deserialize_with = "text")]
+    pub value: String,
+}
+
+// ----- rows -----
+
+/// A usage row of the commercial endpoint or of the legacy per-customer endpoint.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UsageWire {
+    #[serde(default, deserialize_with = "text")]
+    customer_tenant_id: String,
+    #[serde(default, deserialize_with = "text")]
+    customer_name: String,
+    #[serde(default, deserialize_with = "text")]
+    product_id: String,
+    #[serde(default, deserialize_with = "text")]
+    product_name: String,
+    #[serde(default, deserialize_with = "text")]
+    workload_code: String,
+    #[serde(default, deserialize_with = "text")]
+    workload_name: String,
+    #[serde(default, deserialize_with = "text")]
+    service_code: String,
+    #[serde(default, deserialize_with = "text")]
+    service_name: String,
+    #[serde(default, deserialize_with = "text")]
+    channel: String,
+    /// The usage example spells it `licenseActive`; the field table `licensesActive`.
+    #[serde(default, alias = "licenseActive", deserialize_with = "count")]
+    licenses_active: Option<f64>,
+    #[serde(default, alias = "licenseQualified", deserialize_with = "count")]
+    licenses_qualified: Option<f64>,
+    #[serde(default, deserialize_with = "timestamp")]
+    processed_date_time: Option<DateTime<Utc>>,
+}
+
+impl UsageWire {
+    /// A row of `GET {usage_path}`.
+    pub(crate) fn into_commercial(self) -> UsageRow {
+        UsageRow {
+            customer_tenant_id: guid(&self.customer_tenant_id),
+            customer_name: self.customer_name,
+            product_id: guid(&self.product_id),
+            product_name: self.product_name,
+            workload_code: self.workload_code,
+            workload_name: self.workload_name,
+            service_code: self.service_code,
+            channel: self.channel,
+            licenses_active: self.licenses_active.unwrap_or(0.0),
+            licenses_qualified: self.licenses_qualified.unwrap_or(0.0),
+            processed_at: self.processed_date_time,
+        }
+    }
+
+    /// A row of `GET /v1/customers/{id}/analytics/licenses/usage`: the legacy rows carry no
+    /// customer id or product id, and their `serviceName` holds a code (`o365`).
+    pub(crate) fn into_legacy(self, customer_id: &str) -> UsageRow {
+        UsageRow {
+            customer_tenant_id: guid(customer_id),
+            customer_name: self.customer_name,
+            product_id: String::new(),
+            product_name: self.product_name,
+            workload_code: self.workload_code,
+            workload_name: self.workload_name,
+            service_code: code_or_name(self.service_code, self.service_name),
+            channel: self.channel,
+            licenses_active: self.licenses_active.unwrap_or(0.0),
+            licenses_qualified: self.licenses_qualified.unwrap_or(0.0),
+            processed_at: self.processed_date_time,
+        }
+    }
+}
+
+/// A deployment row of the commercial endpoint or of the legacy per-customer endpoint.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DeploymentWire {
+    #[serde(default, deserialize_with = "text")]
+    customer_tenant_id: String,
+    #[serde(default, deserialize_with = "text")]
+    customer_name: String,
+    #[serde(default, deserialize_with = "text")]
+    product_id: String,
+    #[serde(default, deserialize_with = "text")]
+    product_name: String,
+    #[serde(default, deserialize_with = "text")]
+    service_code: String,
+    #[serde(default, deserialize_with = "text")]
+    service_name: String,
+    #[serde(default, deserialize_with = "text")]
+    channel: String,
+    #[serde(default, alias = "licenseDeployed", deserialize_with = "count")]
+    licenses_deployed: Option<f64>,
+    #[serde(default, alias = "licenseSold", deserialize_with = "count")]
+    licenses_sold: Option<f64>,
+    #[serde(default, deserialize_with = "timestamp")]
+    processed_date_time: Option<DateTime<Utc>>,
+}
+
+impl DeploymentWire {
+    /// A row of `GET {deployment_path}`.
+    pub(crate) fn into_commercial(self) -> DeploymentRow {
+        DeploymentRow {
+            customer_tenant_id: guid(&self.customer_tenant_id),
+            customer_name: self.customer_name,
+            product_id: guid(&self.product_id),
+            product_name: self.product_name,
+            service_code: self.service_code,
+            channel: self.channel,
+            licenses_deployed: self.licenses_deployed.unwrap_or(0.0),
+            licenses_sold: self.licenses_sold.unwrap_or(0.0),
+            processed_at: self.processed_date_time,
+        }
+    }
+
+    /// A row of `GET /v1/customers/{id}/analytics/licenses/deployment`.
+    pub(crate) fn into_legacy(self, customer_id: &str) -> DeploymentRow {
+        DeploymentRow {
+            customer_tenant_id: guid(customer_id),
+            customer_name: self.customer_name,
+            product_id: String::new(),
+            product_name: self.product_name,
+            service_code: code_or_name(self.service_code, self.service_name),
+            channel: self.channel,
+            licenses_deployed: self.licenses_deployed.unwrap_or(0.0),
+            licenses_sold: self.licenses_sold.unwrap_or(0.0),
+            processed_at: self.processed_date_time,
+        }
+    }
+}
+
+/// A row of `GET /v1/analytics/licenses/deployment`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PartnerDeploymentWire {
+    #[serde(default, deserialize_with = "text")]
+    service_code: String,
+    #[serde(default, deserialize_with = "text")]
+    service_name: String,
+    #[serde(default, deserialize_with = "text")]
+    channel: String,
+    #[serde(default, deserialize_with = "count")]
+    prorated_deployment_percent: Option<f64>,
+    #[serde(default, deserialize_with = "count")]
+    licenses_sold: Option<f64>,
+    #[serde(default, deserialize_with = "timestamp")]
+    processed_date_time: Option<DateTime<Utc>>,
+}
+
+impl From<PartnerDeploymentWire> for PartnerDeploymentRow {
+    fn from(w: PartnerDeploymentWire) -> Self {
+        PartnerDeploymentRow {
+            service_code: code_or_name(w.service_code, w.service_name),
+            channel: w.channel,
+            prorated_deployment_percent: w.prorated_deployment_percent.unwrap_or(0.0),
+            licenses_sold: w.licenses_sold.unwrap_or(0.0),
+            processed_at: w.processed_date_time,
+        }
+    }
+}
+
+/// A row of `GET /v1/analytics/licenses/usage`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PartnerUsageWire {
+    #[serde(default, deserialize_with = "text")]
+    service_code: String,
+    #[serde(default, deserialize_with = "text")]
+    service_name: String,
+    #[serde(default, deserialize_with = "text")]
+    workload_name: String,
+    #[serde(default, deserialize_with = "text")]
+    channel: String,
+    #[serde(default, deserialize_with = "count")]
+    prorated_licenses_usage_percent: Option<f64>,
+    #[serde(default, deserialize_with = "timestamp")]
+    processed_date_time: Option<DateTime<Utc>>,
+}
+
+impl From<PartnerUsageWire> for PartnerUsageRow {
+    fn from(w: PartnerUsageWire) -> Self {
+        PartnerUsageRow {
+            service_code: code_or_name(w.service_code, w.service_name),
+            workload_name: w.workload_name,
+            channel: w.channel,
+            prorated_licenses_usage_percent: w.prorated_licenses_usage_percent.unwrap_or(0.0),
+            processed_at: w.processed_date_time,
+        }
+    }
+}
+
+/// An item of `GET /v1/customers`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CustomerWire {
+    #[serde(default, deserialize_with = "text")]
+    id: String,
+    #[serde(default)]
+    company_profile: Option<CompanyProfileWire>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CompanyProfileWire {
+    #[serde(default, deserialize_with = "text")]
+    tenant_id: String,
+    #[serde(default, deserialize_with = "text")]
+    domain: String,
+    #[serde(default, deserialize_with = "text")]
+    company_name: String,
+}
+
+impl CustomerWire {
+    /// The customer, or `None` for an item without an id (unusable in `/v1/customers/{id}/…`).
+    /// A missing `companyProfile.tenantId` falls back to the id, which equals it in every
+    /// documented example.
+    pub(crate) fn into_customer(self) -> Option<Customer> {
+        let id = guid(&self.id);
+        if id.is_empty() {
+            return None;
+        }
+        let profile = self.company_profile;
+        let tenant_id = profile
+            .as_ref()
+            .map(|p| guid(&p.tenant_id))
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| id.clone());
+        let (company_name, domain) = profile.map(|p| (p.company_name, p.domain)).unwrap_or_default();
+        Some(Customer {
+            id,
+            tenant_id,
+            company_name,
+            domain,
+        })
+    }
+}
+
+/// Legacy rows put the code (`o365`) into `serviceName`; prefer a real `serviceCode` when sent.
+fn code_or_name(code: String, name: String) -> String {
+    if code.trim().is_empty() { name } else { code }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn usage_page(json: &str) -> Page<UsageWire> {
+        from_body(json.as_bytes()).expect("page decodes")
+    }
+
+    #[test]
+    fn a_leading_bom_is_stripped_before_parsing() {
+        let body = b"\xEF\xBB\xBF{\"value\": [], \"@nextLink\": null}";
+        let page: Page<UsageWire> = from_body(body).unwrap();
+        assert_eq!(page.items.map(|i| i.len()), Some(0));
+        assert!(page.next_link.is_none());
+    }
+
+    #[test]
+    fn value_lower_and_upper_case_and_legacy_items_are_all_envelopes() {
+        for key in ["Value", "value", "items"] {
+            let page = usage_page(&format!(r#"{{"{key}": [{{"licensesActive": 1}}]}}"#));
+            assert_eq!(page.items.unwrap().len(), 1, "{key}");
+        }
+    }
+
+    #[test]
+    fn next_link_total_count_spellings_are_accepted() {
+        let a = usage_page(r#"{"Value": [], "@nextLink": "license?top=1&skip=1", "TotalCount": 3}"#);
+        let b = usage_page(r#"{"value": [], "nextLink": "x", "totalCount": "3"}"#);
+        assert_eq!(a.next_link.as_deref(), Some("license?top=1&skip=1"));
+        assert_eq!(b.next_link.as_deref(), Some("x"));
+        assert_eq!(a.total_count, Some(3.0));
+        assert_eq!(b.total_count, Some(3.0));
+    }
+
+    #[test]
+    fn an_empty_next_link_means_no_next_page() {
+        assert!(
+            usage_page(r#"{"Value": [], "@nextLink": ""}"#)
+                .next_link
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_body_without_any_item_key_is_told_apart_from_an_empty_list() {
+        assert!(usage_page(r#"{"TotalCount": 0}"#).items.is_none());
+        assert_eq!(usage_page(r#"{"Value": null}"#).items.map(|i| i.len()), Some(0));
+    }
+
+    #[test]
+    fn license_active_without_s_is_read_as_licenses_active() {
+        let page = usage_page(r#"{"Value": [{"licenseActive": 4, "licensesQualified": 5}]}"#);
+        let row = page.items.unwrap().remove(0).into_commercial();
+        assert_eq!((row.licenses_active, row.licenses_qualified), (4.0, 5.0));
+    }
+
+    #[test]
+    fn counts_sent_as_strings_are_numbers() {
+        let page = usage_page(r#"{"Value": [{"licensesActive": "63", "licensesQualified": " 7.5 "}]}"#);
+        let row = page.items.unwrap().remove(0).into_commercial();
+        assert_eq!((row.licenses_active, row.licenses_qualified), (63.0, 7.5));
+    }
+
+    #[test]
+    fn null_absent_and_empty_counts_become_zero() {
+        let page = usage_page(r#"{"Value": [{"licensesActive": null, "licensesQualified": ""}, {}]}"#);
+        for wire in page.items.unwrap() {
+            let row = wire.into_commercial();
+            assert_eq!((row.licenses_active, row.licenses_qualified), (0.0, 0.0));
+        }
+    }
+
+    #[test]
+    fn a_non_numeric_count_is_a_decode_error() {
+        let err = from_body::<Page<UsageWire>>(br#"{"Value": [{"licensesActive": "many"}]}"#)
+            .err()
+            .expect("rejected");
+        assert!(err.to_string().contains("many"), "{err}");
+    }
+
+    #[test]
+    fn null_strings_and_numeric_names_and_unknown_fields_are_tolerated() {
+        let page =
+            usage_page(r#"{"Value": [{"customerName": null, "workloadName": 12, "newField": {"a": [1]}}]}"#);
+        let row = page.items.unwrap().remove(0).into_commercial();
+        assert_eq!(row.customer_name, "");
+        assert_eq!(row.workload_name, "12");
+    }
+
+    #[test]
+    fn guids_are_lower_cased() {
+        let page = usage_page(
+            r#"{"Value": [{"customerTenantId": "0112A436-B14E-4888-967B-CA4BB2CF1234", "productId": "6FD2C87F-B296-42F0-B197-1E91E994B900"}]}"#,
+        );
+        let row = page.items.unwrap().remove(0).into_commercial();
+        assert_eq!(row.customer_tenant_id, "0112a436-b14e-4888-967b-ca4bb2cf1234");
+        assert_eq!(row.product_id, "6fd2c87f-b296-42f0-b197-1e91e994b900");
+    }
+
+    #[test]
+    fn timestamps_with_and_without_offsets_are_utc() {
+        let midnight = Utc.with_ymd_and_hms(2018, 10, 14, 0, 0, 0).unwrap();
+        assert_eq!(parse_timestamp("2018-10-14T00:00:00"), Some(midnight));
+        assert_eq!(parse_timestamp("2018-10-14T00:00:00Z"), Some(midnight));
+        assert_eq!(parse_timestamp("2018-10-14T02:00:00+02:00"), Some(midnight));
+        assert_eq!(parse_timestamp("2018-10-14T02:00:00+0200"), Some(midnight));
+        assert_eq!(parse_timestamp("2018-10-14 00:00:00"), Some(midnight));
+        assert_eq!(parse_timestamp("2018-10-14"), Some(midnight));
+        let fractional = parse_timestamp("2017-03-14T03:25:16.36+00:00").unwrap();
+        assert_eq!(fractional.timestamp_millis(), 1_489_461_916_360);
+        assert_eq!(
+            parse_timestamp("2017-03-14T03:25:16.3600000").map(|t| t.timestamp_millis()),
+            Some(1_489_461_916_360)
+        );
+        assert_eq!(parse_timestamp("yesterday"), None);
+    }
+
+    #[test]
+    fn an_unparseable_timestamp_leaves_processed_at_empty_instead_of_failing() {
+        let page = usage_page(r#"{"Value": [{"processedDateTime": "14/10/2018"}]}"#);
+        assert_eq!(page.items.unwrap().remove(0).into_commercial().processed_at, None);
+    }
+
+    #[test]
+    fn legacy_rows_take_the_requested_customer_id_and_the_service_name_as_code() {
+        let page = usage_page(r#"{"items": [{"serviceName": "o365", "workloadName": "Exchange"}]}"#);
+        let row = page
+            .items
+            .unwrap()
+            .remove(0)
+            .into_legacy("4D3CF487-70F4-4E1E-9FF1-B2BFCE8D9F04");
+        assert_eq!(row.customer_tenant_id, "4d3cf487-70f4-4e1e-9ff1-b2bfce8d9f04");
+        assert_eq!(row.service_code, "o365");
+        assert_eq!(row.product_id, "");
+        assert_eq!(row.workload_code, "");
+    }
+
+    #[test]
+    fn legacy_rows_prefer_a_service_code_when_one_is_sent() {
+        let page = usage_page(
+            r#"{"items": [{"serviceCode": "O365", "serviceName": "Microsoft 365", "workloadCode": "EXO"}]}"#,
+        );
+        let row = page.items.unwrap().remove(0).into_legacy("x");
+        assert_eq!(
+            (row.service_code.as_str(), row.workload_code.as_str()),
+            ("O365", "EXO")
+        );
+    }
+
+    #[test]
+    fn customers_fall_back_to_the_id_when_the_profile_has_no_tenant_id() {
+        let page: Page<CustomerWire> = from_body(
+            br#"{"items": [{"id": "AB"}, {"id": "", "companyProfile": {}}, {"id": "c", "companyProfile": {"tenantId": "D", "domain": "d.example", "companyName": "D Ltd"}}]}"#,
+        )
+        .unwrap();
+        let customers: Vec<_> = page
+            .items
+            .unwrap()
+            .into_iter()
+            .filter_map(CustomerWire::into_customer)
+            .collect();
+        assert_eq!(customers.len(), 2, "the id-less item is skipped");
+        assert_eq!(customers[0].tenant_id, "ab");
+        assert_eq!(customers[1].tenant_id, "d");
+        assert_eq!(customers[1].company_name, "D Ltd");
+    }
+
+    #[test]
+    fn customer_links_carry_the_continuation_headers() {
+        let page: Page<CustomerWire> = from_body(
+            br#"{"items": [], "links": {"next": {"uri": "/customers?size=2&seekOperation=Next", "method": "GET", "headers": [{"key": "MS-ContinuationToken", "value": "AQAAAA=="}]}}}"#,
+        )
+        .unwrap();
+        let next = page.links.unwrap().next.unwrap();
+        assert_eq!(next.uri, "/customers?size=2&seekOperation=Next");
+        let headers = next.headers.unwrap();
+        assert_eq!(
+            (headers[0].key.as_str(), headers[0].value.as_str()),
+            ("MS-ContinuationToken", "AQAAAA==")
+        );
+    }
+
+    #[test]
+    fn snippets_are_truncated_lossy_text() {
+        let mut body = b"\xEF\xBB\xBF<html>\xFF".to_vec();
+        body.extend(std::iter::repeat_n(b'a', 500));
+        let s = snippet(&body);
+        assert!(s.starts_with("<html>\u{FFFD}"), "{s}");
+        assert!(s.ends_with('…'));
+        assert!(s.chars().count() <= SNIPPET_BYTES + 1);
+    }
+}
