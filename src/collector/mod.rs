@@ -79,11 +79,28 @@ pub struct RunOutcome {
     pub duration: Duration,
 }
 
-/// State shared by the collectors of one run: the customer list is fetched at most once per run,
-/// however many per-customer collectors need it.
-#[derive(Default)]
+/// State shared by the collectors of one run: one `MS-CorrelationId` for all its requests (so
+/// Microsoft support can find a whole run in their logs), and the customer list, fetched at most
+/// once however many per-customer collectors need it.
 pub struct RunContext {
+    correlation_id: uuid::Uuid,
     customers: OnceCell<Result<Arc<Vec<Customer>>, Arc<ClientError>>>,
+}
+
+impl Default for RunContext {
+    fn default() -> Self {
+        Self {
+            correlation_id: uuid::Uuid::new_v4(),
+            customers: OnceCell::new(),
+        }
+    }
+}
+
+impl RunContext {
+    /// The `MS-CorrelationId` of this run.
+    pub fn correlation_id(&self) -> uuid::Uuid {
+        self.correlation_id
+    }
 }
 
 /// Runs the collectors against Partner Center.
@@ -107,9 +124,13 @@ impl Collectors {
         &self.config
     }
 
-    async fn customers(&self, ctx: &RunContext) -> Result<Arc<Vec<Customer>>, CollectError> {
+    async fn customers(
+        &self,
+        client: &PartnerCenterClient,
+        ctx: &RunContext,
+    ) -> Result<Arc<Vec<Customer>>, CollectError> {
         ctx.customers
-            .get_or_init(|| async { self.client.customers().await.map(Arc::new).map_err(Arc::new) })
+            .get_or_init(|| async { client.customers().await.map(Arc::new).map_err(Arc::new) })
             .await
             .clone()
             .map_err(CollectError::Customers)
@@ -118,46 +139,45 @@ impl Collectors {
     /// Run one collector to completion (or until `--collector.timeout`).
     pub async fn run(&self, kind: CollectorKind, ctx: &RunContext) -> RunOutcome {
         let started = Instant::now();
+        let client = self.client.with_correlation_id(ctx.correlation_id);
+        let client = &client;
         let work = async {
             match kind {
                 CollectorKind::Usage => Ok((
-                    Dataset::Usage(self.client.commercial_usage(&self.config.usage_query).await?),
+                    Dataset::Usage(client.commercial_usage(&self.config.usage_query).await?),
                     0,
                 )),
                 CollectorKind::Deployment => Ok((
                     Dataset::Deployment(
-                        self.client
+                        client
                             .commercial_deployment(&self.config.deployment_query)
                             .await?,
                     ),
                     0,
                 )),
-                CollectorKind::PartnerDeployment => Ok((
-                    Dataset::PartnerDeployment(self.client.partner_deployment().await?),
-                    0,
-                )),
-                CollectorKind::PartnerUsage => {
-                    Ok((Dataset::PartnerUsage(self.client.partner_usage().await?), 0))
+                CollectorKind::PartnerDeployment => {
+                    Ok((Dataset::PartnerDeployment(client.partner_deployment().await?), 0))
                 }
+                CollectorKind::PartnerUsage => Ok((Dataset::PartnerUsage(client.partner_usage().await?), 0)),
                 CollectorKind::CustomerUsage => {
-                    let customers = self.customers(ctx).await?;
+                    let customers = self.customers(client, ctx).await?;
                     let (rows, errors) = fanout::collect(
                         &customers,
                         self.config.fanout_concurrency,
                         &self.fanout.usage,
-                        |c| self.client.customer_usage(&c.id),
+                        |c| client.customer_usage(&c.id),
                         fanout::label_usage,
                     )
                     .await?;
                     Ok((Dataset::Usage(rows), errors))
                 }
                 CollectorKind::CustomerDeployment => {
-                    let customers = self.customers(ctx).await?;
+                    let customers = self.customers(client, ctx).await?;
                     let (rows, errors) = fanout::collect(
                         &customers,
                         self.config.fanout_concurrency,
                         &self.fanout.deployment,
-                        |c| self.client.customer_deployment(&c.id),
+                        |c| client.customer_deployment(&c.id),
                         fanout::label_deployment,
                     )
                     .await?;

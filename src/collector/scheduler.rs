@@ -64,6 +64,7 @@ impl Scheduler {
     pub async fn run_once(&self) -> Arc<Snapshot> {
         let _guard = self.run_lock.lock().await;
         let ctx = RunContext::default();
+        tracing::info!(correlation_id = %ctx.correlation_id(), "collection run started");
         let runs = self
             .collectors
             .config()

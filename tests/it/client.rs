@@ -1151,7 +1151,10 @@ async fn an_expired_refresh_token_gives_a_clear_auth_error_without_secrets() {
         "{text}"
     );
     assert!(text.contains("AADSTS700082"), "{text}");
-    assert!(text.contains("README \"Obtaining Partner Center credentials\""), "{text}");
+    assert!(
+        text.contains("README \"Obtaining Partner Center credentials\""),
+        "{text}"
+    );
     for shown in [text.clone(), format!("{err:?}")] {
         for secret in [REFRESH_TOKEN, CLIENT_SECRET, "Trace ID"] {
             assert!(!shown.contains(secret), "{secret} leaked into {shown}");

@@ -612,3 +612,34 @@ async fn sigterm_stops_the_binary_gracefully_with_exit_code_0() {
         .expect("waits");
     assert_eq!(exit.code(), Some(0));
 }
+
+#[tokio::test]
+async fn every_request_of_one_run_carries_the_same_correlation_id_and_a_fresh_request_id() {
+    let server = upstream().await;
+    mount_default_data(&server, &[CUSTOMER_A]).await;
+    let secrets = secrets();
+    app::collect_once(&config(&server, &secrets, &[]))
+        .await
+        .expect("collects");
+    let requests = server.received_requests().await.expect("recording on");
+    let api: Vec<_> = requests.iter().filter(|r| r.method.as_str() == "GET").collect();
+    assert_eq!(api.len(), 3, "one request per collector");
+    let header = |r: &wiremock::Request, name: &str| {
+        r.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .unwrap_or_default()
+    };
+    let correlation: std::collections::HashSet<_> =
+        api.iter().map(|r| header(r, "ms-correlationid")).collect();
+    assert_eq!(correlation.len(), 1, "{correlation:?}");
+    let request_ids: std::collections::HashSet<_> = api.iter().map(|r| header(r, "ms-requestid")).collect();
+    assert_eq!(request_ids.len(), 3);
+    for r in &api {
+        assert_eq!(header(r, "accept"), "application/json");
+        assert_eq!(header(r, "authorization"), "Bearer test-access-token-value");
+        assert_eq!(header(r, "x-locale"), "en-US");
+        assert!(header(r, "ms-partnercenter-application").starts_with("partnercenter-exporter/"));
+    }
+}

@@ -132,8 +132,11 @@ pub fn config(server: &MockServer, secrets: &Secrets, extra: &[&str]) -> Config 
     app::config_from_args(args).expect("valid test configuration")
 }
 
+/// Label pairs of one series, in order.
+type Labels = Vec<(String, String)>;
+
 /// Parse `label="value",...}` (after the opening brace); returns the labels and the rest of the line.
-fn parse_labels(s: &str) -> Result<(Vec<(String, String)>, &str), String> {
+fn parse_labels(s: &str) -> Result<(Labels, &str), String> {
     let mut labels = Vec::new();
     let mut rest = s;
     loop {
