@@ -285,32 +285,32 @@ pub struct ExporterArgs {
     pub auth_refresh_margin: Duration,
 
     // ----- Collectors -----
-    /// Commercial license usage (customer × product × workload).
+    /// Commercial license usage (customer × product × workload). Off: --no-collector.usage.
     #[arg(long = "collector.usage", env = "PARTNERCENTER_COLLECTOR_USAGE", action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value = "true", value_name = "BOOL", overrides_with = "no_collector_usage", help_heading = "Collectors")]
     pub collector_usage: bool,
     #[arg(long = "no-collector.usage", action = ArgAction::SetTrue, hide = true)]
     pub no_collector_usage: bool,
-    /// Commercial license deployment (customer × product).
+    /// Commercial license deployment (customer × product). Off: --no-collector.deployment.
     #[arg(long = "collector.deployment", env = "PARTNERCENTER_COLLECTOR_DEPLOYMENT", action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value = "true", value_name = "BOOL", overrides_with = "no_collector_deployment", help_heading = "Collectors")]
     pub collector_deployment: bool,
     #[arg(long = "no-collector.deployment", action = ArgAction::SetTrue, hide = true)]
     pub no_collector_deployment: bool,
-    /// Partner-level deployment per service (legacy endpoint).
+    /// Partner-level deployment per service (legacy endpoint). Off: --no-collector.partner-deployment.
     #[arg(long = "collector.partner-deployment", env = "PARTNERCENTER_COLLECTOR_PARTNER_DEPLOYMENT", action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value = "true", value_name = "BOOL", overrides_with = "no_collector_partner_deployment", help_heading = "Collectors")]
     pub collector_partner_deployment: bool,
     #[arg(long = "no-collector.partner-deployment", action = ArgAction::SetTrue, hide = true)]
     pub no_collector_partner_deployment: bool,
-    /// Partner-level usage per service and workload (legacy endpoint).
+    /// Partner-level usage per service and workload (legacy endpoint). Off: --no-collector.partner-usage.
     #[arg(long = "collector.partner-usage", env = "PARTNERCENTER_COLLECTOR_PARTNER_USAGE", action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value = "false", value_name = "BOOL", overrides_with = "no_collector_partner_usage", help_heading = "Collectors")]
     pub collector_partner_usage: bool,
     #[arg(long = "no-collector.partner-usage", action = ArgAction::SetTrue, hide = true)]
     pub no_collector_partner_usage: bool,
-    /// Per-customer usage over /v1/customers (legacy alternative to --collector.usage).
+    /// Per-customer usage over /v1/customers (legacy alternative to --collector.usage). Off: --no-collector.customer-usage.
     #[arg(long = "collector.customer-usage", env = "PARTNERCENTER_COLLECTOR_CUSTOMER_USAGE", action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value = "false", value_name = "BOOL", overrides_with = "no_collector_customer_usage", help_heading = "Collectors")]
     pub collector_customer_usage: bool,
     #[arg(long = "no-collector.customer-usage", action = ArgAction::SetTrue, hide = true)]
     pub no_collector_customer_usage: bool,
-    /// Per-customer deployment over /v1/customers (legacy alternative to --collector.deployment).
+    /// Per-customer deployment over /v1/customers (legacy alternative to --collector.deployment). Off: --no-collector.customer-deployment.
     #[arg(long = "collector.customer-deployment", env = "PARTNERCENTER_COLLECTOR_CUSTOMER_DEPLOYMENT", action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value = "false", value_name = "BOOL", overrides_with = "no_collector_customer_deployment", help_heading = "Collectors")]
     pub collector_customer_deployment: bool,
     #[arg(long = "no-collector.customer-deployment", action = ArgAction::SetTrue, hide = true)]
