@@ -293,7 +293,7 @@ impl AadError {
             .format("%Y-%m-%d %H:%M:%SZ")
             .to_string();
         let description = format!(
-            "AADSTS{}: {} Trace ID: {trace_id} Correlation ID: {correlation_id} Timestamp: {timestamp}",
+            "AADSTS{}: {}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {timestamp}",
             self.code, self.message
         );
         let body = json!({

@@ -35,7 +35,8 @@ impl UsageSpelling {
     }
 }
 
-/// Scale of the legacy `…Percent` fields (undocumented: the examples show only 0.0 and 1.0).
+/// Scale of the legacy `…Percent` fields: UNCONFIRMED, the documented examples show only 0.0 and
+/// 1.0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PercentScale {
     /// 0–100, rounded to two decimals. The default: the field names say "percent", and the

@@ -338,6 +338,8 @@ async fn customers(State(sim): State<Arc<Sim>>, uri: Uri, headers: HeaderMap) ->
         Some(Ok(n)) => n,
     };
     let size = size.min(sim.config.page_size_cap);
+    // The documented `filter` of this endpoint (JSON, e.g. CompanyName starts_with) is not
+    // simulated: it is ignored, and every customer is listed.
     let after = match params.get("seekoperation") {
         None => None,
         Some(op) if op.eq_ignore_ascii_case("next") => {
