@@ -814,6 +814,26 @@ mod tests {
     }
 
     #[test]
+    fn drift_keeps_the_underused_customers_for_many_seeds_and_steps() {
+        for seed in 0..10 {
+            let mut config = store(40, seed).config.clone();
+            config.drift = Some(Duration::from_secs(60));
+            let store = DataStore::new(config);
+            for step in 0..30 {
+                let view = store.view(UNIX_EPOCH + Duration::from_secs(1_800_000_000 + 60 * step));
+                let expected: Vec<String> = view
+                    .set
+                    .customers
+                    .iter()
+                    .filter(|c| c.profile == Profile::Underused)
+                    .map(|c| c.id.clone())
+                    .collect();
+                assert_eq!(view.underused_customers(), expected, "seed {seed} step {step}");
+            }
+        }
+    }
+
+    #[test]
     fn drift_moves_figures_slowly_and_keeps_the_invariants() {
         let mut config = store(30, 2).config.clone();
         config.drift = Some(Duration::from_secs(60));

@@ -736,3 +736,66 @@ async fn ten_thousand_customers_are_served_in_full_pages() {
     assert!(usage["@nextLink"].as_str().unwrap().contains("skip=10000"));
     assert!(began.elapsed() < Duration::from_secs(30), "{:?}", began.elapsed());
 }
+
+#[tokio::test]
+async fn processed_date_time_restamps_past_dates_and_finds_nothing_in_the_future() {
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
+    let t = start(SimulateArgs {
+        processed_date: Some(date),
+        ..SimulateArgs::default()
+    })
+    .await;
+    let token = t.user_token().await;
+
+    let past = t
+        .get_json(
+            &format!("{DEPLOYMENT}?processedDateTime=2026-03-01T00:00:00"),
+            &token,
+        )
+        .await;
+    let future = t
+        .get_json(&format!("{DEPLOYMENT}?processedDateTime=2026-03-11"), &token)
+        .await;
+    let bad = t
+        .get(&format!("{DEPLOYMENT}?processedDateTime=yesterday"), &token)
+        .await;
+
+    assert_eq!(past["Value"][0]["processedDateTime"], "2026-03-01T00:00:00");
+    assert_eq!(
+        past["TotalCount"].as_u64().unwrap() as usize,
+        t.sim.expected_deployment().len()
+    );
+    assert_eq!(future["TotalCount"], 0);
+    assert_eq!(future["@nextLink"], Value::Null);
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let latest = t.get_json(DEPLOYMENT, &token).await;
+    assert_eq!(latest["Value"][0]["processedDateTime"], "2026-03-10T00:00:00");
+}
+
+#[tokio::test]
+async fn the_partner_domain_works_in_place_of_the_tenant_id_and_requests_are_counted() {
+    let t = start_default().await;
+    let (id, secret) = t.sim.client_credentials();
+    let url = t
+        .sim
+        .token_url_template(true)
+        .replace("{tenant}", &t.sim.partner_domain());
+    let form = [
+        ("client_id", id.as_str()),
+        ("client_secret", secret.as_str()),
+        ("grant_type", "client_credentials"),
+        ("scope", "https://api.partnercenter.microsoft.com/.default"),
+    ];
+
+    let resp = t.http.post(url).form(&form).send().await.unwrap();
+
+    assert_eq!(resp.status(), StatusCode::OK);
+    let token = resp.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.get("/v1/customers?size=5", &token).await;
+    let counts = t.sim.request_counts();
+    assert_eq!(counts["token"], 1);
+    assert_eq!(counts["customers"], 1);
+}
