@@ -13,6 +13,7 @@
 //! - `processedDateTime` later than the latest processed date gives no rows; an earlier one gives
 //!   the current figures stamped with that date (the simulator keeps no history).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::extract::{Extension, State};
@@ -196,11 +197,12 @@ fn list<L: Listing>(sim: &Sim, p: &Principal, uri: &Uri, headers: &HeaderMap) ->
             }
             obj.int(a, *x).int(b, *y).end();
         });
-        (rendered.rows(0..rendered.len()).to_vec(), range.end, groups.len())
+        (Cow::Owned(rendered.into_joined()), range.end, groups.len())
     } else if params.filter.is_none() && date == latest {
+        // The common case, a plain page: a slice of the rows rendered once per view.
         let range = page(rows.len());
         (
-            L::rendered(&view).rows(range.clone()).to_vec(),
+            Cow::Borrowed(L::rendered(&view).rows(range.clone())),
             range.end,
             rows.len(),
         )
@@ -215,11 +217,7 @@ fn list<L: Listing>(sim: &Sim, p: &Principal, uri: &Uri, headers: &HeaderMap) ->
             let stamp = render::commercial_date(date);
             Rendered::build(picked.iter(), |buf, &i| L::render(buf, &view, &rows[i], &stamp))
         };
-        (
-            rendered.rows(0..rendered.len()).to_vec(),
-            range.end,
-            selected.len(),
-        )
+        (Cow::Owned(rendered.into_joined()), range.end, selected.len())
     };
     let next = (end < total).then(|| next_link(sim.config.next_link, uri, headers, &params, end));
     Ok(ok_json(render::commercial_page(&body, next.as_deref(), total)))

@@ -251,6 +251,7 @@ impl SimulateArgs {
 
 /// A simulator serving on a loopback port.
 pub struct RunningSimulator {
+    /// The address it listens on.
     pub addr: SocketAddr,
     base_url: url::Url,
     sim: Arc<state::Sim>,

@@ -100,6 +100,11 @@ impl Rendered {
         &self.buf[a..b]
     }
 
+    /// Every row joined by commas, without copying.
+    pub fn into_joined(self) -> Vec<u8> {
+        self.buf
+    }
+
     /// Rows `range` joined by commas (empty for an empty range).
     pub fn rows(&self, range: Range<usize>) -> &[u8] {
         if range.is_empty() {
