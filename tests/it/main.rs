@@ -1,3 +1,3 @@
-//! The crate's single integration-test binary: one module per area.
+//! One integration-test binary for the whole crate (one link step instead of one per file).
 
 mod simulator;
