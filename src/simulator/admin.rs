@@ -24,7 +24,7 @@ use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::data::Customer;
+use super::customers::Customer;
 use super::state::{Endpoint, KnobValues, Sim};
 
 /// The admin routes.

@@ -1,7 +1,8 @@
 //! A simulated Partner Center: sign-in endpoints, `/v1/customers` and the six license analytics
 //! endpoints, with deterministic synthetic data. Used by `--demo`, `simulate`, tests and benchmarks.
 //!
-//! Layout: [`data`] generates the partner and computes the rows at a moment ([`data::View`]);
+//! Layout: [`customers`] generates the partner's customers, [`data`] computes the rows at a moment
+//! ([`data::View`]);
 //! [`render`] writes them as Partner Center JSON; [`filter`] parses `filter`/`groupby`;
 //! [`commercial`] and [`routes`] are the Partner Center endpoints, [`auth`] the sign-in service,
 //! [`admin`] the test hooks; [`state`] holds what they share. Where the real API's behaviour is
@@ -12,6 +13,7 @@ mod admin;
 mod auth;
 mod catalog;
 mod commercial;
+mod customers;
 mod data;
 mod filter;
 mod lock;

@@ -9,7 +9,8 @@ use std::ops::Range;
 
 use chrono::NaiveDate;
 
-use super::data::{Customer, DeploymentRec, PartnerDeployment, PartnerUsage, UsageRec, View};
+use super::customers::Customer;
+use super::data::{DeploymentRec, PartnerDeployment, PartnerUsage, UsageRec, View};
 
 /// The `channel` of every row: the documented examples only show resellers.
 pub const CHANNEL: &str = "reseller";
