@@ -1,11 +1,10 @@
 //! A simulated Partner Center: sign-in endpoints, `/v1/customers` and the six license analytics
 //! endpoints, with deterministic synthetic data. Used by `--demo`, `simulate`, tests and benchmarks.
 //!
-//! Layout: [`customers`] generates the partner's customers, [`data`] computes the rows at a moment
-//! ([`data::View`]);
-//! [`render`] writes them as Partner Center JSON; [`filter`] parses `filter`/`groupby`;
-//! [`commercial`] and [`routes`] are the Partner Center endpoints, [`auth`] the sign-in service,
-//! [`admin`] the test hooks; [`state`] holds what they share. Where the real API's behaviour is
+//! Layout: `customers` generates the partner's customers, `data` computes the rows at a moment
+//! (`data::View`); `render` writes them as Partner Center JSON; `filter` parses `filter`/`groupby`;
+//! `commercial` and `routes` are the Partner Center endpoints, `auth` the sign-in service,
+//! `admin` the test hooks; `state` holds what they share. Where the real API's behaviour is
 //! unknown (UNCONFIRMED in the team's API reference) the simulator does what the documentation
 //! shows, and the code says so where it decides.
 

@@ -74,7 +74,7 @@ pub struct Knobs {
     bom: AtomicBool,
 }
 
-/// A snapshot of the [`Knobs`], also the body of `GET`/`PUT /admin/knobs` (absent fields are left
+/// A snapshot of the simulator's knobs, also the body of `GET`/`PUT /admin/knobs` (absent fields are left
 /// unchanged by a `PUT`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
