@@ -1,10 +1,52 @@
 //! A simulated Partner Center: sign-in endpoints, `/v1/customers` and the six license analytics
 //! endpoints, with deterministic synthetic data. Used by `--demo`, `simulate`, tests and benchmarks.
 //!
-//! INTERFACE STUB: the bodies are being written; the signatures are the contract.
+//! Layout: `customers` generates the partner's customers, `data` computes the rows at a moment
+//! (`data::View`); `render` writes them as Partner Center JSON; `filter` parses `filter`/`groupby`;
+//! `commercial` and `routes` are the Partner Center endpoints, `auth` the sign-in service,
+//! `admin` the test hooks; `state` holds what they share. Where the real API's behaviour is
+//! unknown (UNCONFIRMED in the team's API reference) the simulator does what the documentation
+//! shows, and the code says so where it decides.
 
-use std::net::SocketAddr;
+mod admin;
+mod auth;
+mod catalog;
+mod commercial;
+mod customers;
+mod data;
+mod filter;
+mod lock;
+mod render;
+mod rng;
+mod routes;
+mod state;
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::NaiveDate;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::model;
+
+pub use data::{UNDERUSED_MIN_QUALIFIED, UNDERUSED_RATIO};
+pub use render::{PercentScale, UsageSpelling};
+pub use state::{KnobValues, NextLinkStyle};
+
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| format!("'{s}' is not a date like 2026-11-21 ({e})"))
+}
+
+fn parse_unit(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!("'{s}' is not a number from 0 to 1")),
+    }
+}
 
 /// Flags of `partnercenter-exporter simulate` (also the simulator's configuration).
 #[derive(Debug, Clone, clap::Args)]
@@ -25,6 +67,81 @@ pub struct SimulateArgs {
     /// Lifetime of issued access tokens.
     #[arg(long = "token-ttl", env = "PARTNERCENTER_SIMULATOR_TOKEN_TTL", default_value = "1h", value_parser = humantime::parse_duration)]
     pub token_ttl: Duration,
+    /// How long a redeemed refresh token keeps working (the real platform does not revoke it; the
+    /// simulator does, to catch clients that do not store the rotated token).
+    #[arg(long = "refresh-token-grace", env = "PARTNERCENTER_SIMULATOR_REFRESH_TOKEN_GRACE", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub refresh_token_grace: Duration,
+    /// Lifetime of an unused refresh token (90 days on the real platform).
+    #[arg(long = "refresh-token-ttl", env = "PARTNERCENTER_SIMULATOR_REFRESH_TOKEN_TTL", default_value = "90days", value_parser = humantime::parse_duration)]
+    pub refresh_token_ttl: Duration,
+    /// Partner tenant id [default: derived from --seed].
+    #[arg(long = "tenant-id", env = "PARTNERCENTER_SIMULATOR_TENANT_ID")]
+    pub tenant_id: Option<String>,
+    /// Application (client) id the sign-in endpoints accept [default: derived from --seed].
+    #[arg(long = "client-id", env = "PARTNERCENTER_SIMULATOR_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// Client secret the sign-in endpoints accept [default: derived from --seed]. A fake secret.
+    #[arg(long = "client-secret", env = "PARTNERCENTER_SIMULATOR_CLIENT_SECRET")]
+    pub client_secret: Option<String>,
+    /// An additional refresh token to accept, e.g. one written into a compose file.
+    #[arg(long = "refresh-token", env = "PARTNERCENTER_SIMULATOR_REFRESH_TOKEN")]
+    pub refresh_token: Option<String>,
+    /// Added to every request, spread by --latency-jitter (e.g. 50ms).
+    #[arg(long, env = "PARTNERCENTER_SIMULATOR_LATENCY", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub latency: Duration,
+    /// Relative spread of --latency, 0–1 (0.25 means ±25 %).
+    #[arg(long = "latency-jitter", env = "PARTNERCENTER_SIMULATOR_LATENCY_JITTER", default_value_t = 0.25, value_parser = parse_unit)]
+    pub latency_jitter: f64,
+    /// Partner Center requests per minute per partner tenant; the excess gets 429 with Retry-After (0: no limit).
+    #[arg(
+        long = "rate-limit",
+        env = "PARTNERCENTER_SIMULATOR_RATE_LIMIT",
+        default_value_t = 0
+    )]
+    pub rate_limit: u32,
+    /// Share of Partner Center requests answered with a random 500 or 503, 0–1.
+    #[arg(long = "fail-rate", env = "PARTNERCENTER_SIMULATOR_FAIL_RATE", default_value_t = 0.0, value_parser = parse_unit)]
+    pub fail_rate: f64,
+    /// Start every Partner Center body with a UTF-8 byte order mark, as the real service sometimes does.
+    #[arg(long, env = "PARTNERCENTER_SIMULATOR_BOM")]
+    pub bom: bool,
+    /// Let the figures wander: a new deterministic step every DRIFT (alone: 1m). Off when absent.
+    #[arg(long, env = "PARTNERCENTER_SIMULATOR_DRIFT", num_args = 0..=1, default_missing_value = "1m", value_parser = humantime::parse_duration)]
+    pub drift: Option<Duration>,
+    /// Largest page served (`top` of the commercial endpoints, `size` of /v1/customers), to force paging.
+    #[arg(
+        long = "page-size-cap",
+        env = "PARTNERCENTER_SIMULATOR_PAGE_SIZE_CAP",
+        default_value_t = 10_000
+    )]
+    pub page_size_cap: usize,
+    /// Fixed processedDateTime date (YYYY-MM-DD) [default: yesterday, UTC].
+    #[arg(long = "processed-date", env = "PARTNERCENTER_SIMULATOR_PROCESSED_DATE", value_parser = parse_date)]
+    pub processed_date: Option<NaiveDate>,
+    /// Name of the active-licenses field of commercial usage rows.
+    #[arg(
+        long = "usage-field-spelling",
+        env = "PARTNERCENTER_SIMULATOR_USAGE_FIELD_SPELLING",
+        value_enum,
+        default_value = "licenseActive"
+    )]
+    pub usage_field_spelling: UsageSpelling,
+    /// Scale of the legacy percent fields.
+    #[arg(
+        long = "percent-scale",
+        env = "PARTNERCENTER_SIMULATOR_PERCENT_SCALE",
+        value_enum,
+        default_value = "percent"
+    )]
+    pub percent_scale: PercentScale,
+    /// Shape of a non-null @nextLink of the commercial endpoints.
+    #[arg(
+        long = "next-link",
+        env = "PARTNERCENTER_SIMULATOR_NEXT_LINK",
+        value_enum,
+        default_value = "relative"
+    )]
+    pub next_link: NextLinkStyle,
 }
 
 impl Default for SimulateArgs {
@@ -34,43 +151,379 @@ impl Default for SimulateArgs {
             seed: 1,
             customers: 25,
             token_ttl: Duration::from_secs(3600),
+            refresh_token_grace: Duration::from_secs(600),
+            refresh_token_ttl: Duration::from_secs(90 * 86_400),
+            tenant_id: None,
+            client_id: None,
+            client_secret: None,
+            refresh_token: None,
+            latency: Duration::ZERO,
+            latency_jitter: 0.25,
+            rate_limit: 0,
+            fail_rate: 0.0,
+            bom: false,
+            drift: None,
+            page_size_cap: 10_000,
+            processed_date: None,
+            usage_field_spelling: UsageSpelling::LicenseActive,
+            percent_scale: PercentScale::Percent,
+            next_link: NextLinkStyle::Relative,
         }
+    }
+}
+
+/// Salt of the hashes that derive the partner's own ids from the seed.
+const SALT_PARTNER: u64 = u64::MAX;
+
+fn invalid(message: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidInput, message)
+}
+
+impl SimulateArgs {
+    fn into_state(self) -> std::io::Result<state::Sim> {
+        if !(0.0..=1.0).contains(&self.fail_rate) || !(0.0..=1.0).contains(&self.latency_jitter) {
+            return Err(invalid(
+                "--fail-rate and --latency-jitter must be from 0 to 1".into(),
+            ));
+        }
+        if self.page_size_cap == 0 {
+            return Err(invalid("--page-size-cap must be at least 1".into()));
+        }
+        if self.drift.is_some_and(|d| d < Duration::from_secs(1)) {
+            return Err(invalid("--drift must be at least 1s".into()));
+        }
+        let seed = self.seed;
+        let config = state::SimConfig {
+            tenant_id: self
+                .tenant_id
+                .unwrap_or_else(|| rng::guid(seed, &[SALT_PARTNER, 1])),
+            tenant_domain: format!("simulatedpartner{seed}.onmicrosoft.com"),
+            client_id: self
+                .client_id
+                .unwrap_or_else(|| rng::guid(seed, &[SALT_PARTNER, 2])),
+            client_secret: self.client_secret.unwrap_or_else(|| {
+                format!(
+                    "sim8Q~{:016x}{:016x}",
+                    rng::hash(seed, &[SALT_PARTNER, 3]),
+                    rng::hash(seed, &[SALT_PARTNER, 4])
+                )
+            }),
+            token_ttl: self.token_ttl,
+            refresh_token_ttl: self.refresh_token_ttl,
+            refresh_token_grace: self.refresh_token_grace,
+            page_size_cap: self.page_size_cap,
+            next_link: self.next_link,
+            continuation_secret: rand::random(),
+        };
+        let data = data::DataStore::new(data::DataConfig {
+            seed,
+            customers: self.customers,
+            drift: self.drift,
+            processed_date: self.processed_date,
+            style: render::Style {
+                spelling: self.usage_field_spelling,
+                percent: self.percent_scale,
+            },
+        });
+        let sim = state::Sim {
+            config,
+            data,
+            tokens: auth::TokenStore::default(),
+            knobs: state::Knobs::default(),
+            clock: state::Clock::default(),
+            limiter: state::RateLimiter::default(),
+            counters: state::Counters::default(),
+        };
+        sim.knobs
+            .apply(&KnobValues {
+                fail_rate: Some(self.fail_rate),
+                rate_limit: Some(self.rate_limit),
+                latency_ms: Some(self.latency.as_secs_f64() * 1000.0),
+                latency_jitter: Some(self.latency_jitter),
+                bom: Some(self.bom),
+            })
+            .map_err(invalid)?;
+        if let Some(token) = self.refresh_token {
+            sim.tokens.register_refresh(token, sim.clock.now());
+        }
+        Ok(sim)
     }
 }
 
 /// A simulator serving on a loopback port.
 pub struct RunningSimulator {
+    /// The address it listens on.
     pub addr: SocketAddr,
+    base_url: url::Url,
+    sim: Arc<state::Sim>,
+    stop: CancellationToken,
+    task: Option<JoinHandle<std::io::Result<()>>>,
 }
 
 impl RunningSimulator {
     /// Serve on `listener` until [`RunningSimulator::shutdown`] or drop.
-    pub async fn start(_args: SimulateArgs, _listener: tokio::net::TcpListener) -> std::io::Result<Self> {
-        unimplemented!("stub")
+    pub async fn start(args: SimulateArgs, listener: tokio::net::TcpListener) -> std::io::Result<Self> {
+        let addr = listener.local_addr()?;
+        let host = match addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        let base_url = url::Url::parse(&format!("http://{}/", SocketAddr::new(host, addr.port())))
+            .map_err(|e| invalid(format!("no base URL for {addr}: {e}")))?;
+        let sim = Arc::new(args.into_state()?);
+        let app = routes::router(sim.clone());
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop.clone().cancelled_owned())
+                .into_future(),
+        );
+        Ok(Self {
+            addr,
+            base_url,
+            sim,
+            stop,
+            task: Some(task),
+        })
     }
+
+    /// Stop serving and wait until open connections are done.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        self.stop.cancel();
+        match self.task.take() {
+            Some(task) => task.await.map_err(std::io::Error::other)?,
+            None => Ok(()),
+        }
+    }
+
     /// `http://127.0.0.1:PORT` — the Partner Center base URL.
     pub fn base_url(&self) -> url::Url {
-        unimplemented!("stub")
+        self.base_url.clone()
     }
+
     /// Token URL template with `{tenant}` left in, v1 or v2 flavour.
-    pub fn token_url_template(&self, _v2: bool) -> String {
-        unimplemented!("stub")
+    pub fn token_url_template(&self, v2: bool) -> String {
+        let path = if v2 { "oauth2/v2.0/token" } else { "oauth2/token" };
+        format!("{}{{tenant}}/{path}", self.base_url)
     }
+
     /// The simulated partner's tenant id.
     pub fn partner_tenant_id(&self) -> String {
-        unimplemented!("stub")
+        self.sim.config.tenant_id.clone()
     }
+
+    /// The partner's `….onmicrosoft.com` domain (also accepted in place of the tenant id).
+    pub fn partner_domain(&self) -> String {
+        self.sim.config.tenant_domain.clone()
+    }
+
     /// The application (client) id and secret the simulator accepts.
     pub fn client_credentials(&self) -> (String, String) {
-        unimplemented!("stub")
+        (
+            self.sim.config.client_id.clone(),
+            self.sim.config.client_secret.clone(),
+        )
     }
+
     /// A fresh, valid refresh token (as the one-time consent would give).
     pub fn issue_refresh_token(&self) -> String {
-        unimplemented!("stub")
+        let c = &self.sim.config;
+        self.sim
+            .tokens
+            .issue_refresh(self.sim.clock.now(), c.refresh_token_ttl, c.refresh_token_grace)
+    }
+
+    /// Every customer, in `/v1/customers` order (ids lower-case).
+    pub fn customers(&self) -> Vec<model::Customer> {
+        self.sim
+            .data
+            .set()
+            .customers
+            .iter()
+            .map(|c| c.to_model())
+            .collect()
+    }
+
+    /// Add `count` generated customers; returns them.
+    pub fn add_customers(&self, count: usize) -> Vec<model::Customer> {
+        self.sim
+            .data
+            .add(count, None)
+            .iter()
+            .map(|c| c.to_model())
+            .collect()
+    }
+
+    /// Add one customer with this company name; its figures are generated as for any other.
+    pub fn add_customer(&self, name: &str) -> model::Customer {
+        let added = self.sim.data.add(1, Some(name.to_owned()));
+        added.first().map(|c| c.to_model()).unwrap_or_default()
+    }
+
+    /// Remove a customer (id in any letter case); false if there was none.
+    pub fn remove_customer(&self, id: &str) -> bool {
+        self.sim.data.remove(id)
+    }
+
+    fn view(&self) -> Arc<data::View> {
+        self.sim.data.view(self.sim.clock.now())
+    }
+
+    /// What the commercial usage endpoint serves now, as plain rows (ids lower-case).
+    pub fn expected_usage(&self) -> Vec<model::UsageRow> {
+        self.view().model_usage()
+    }
+
+    /// What the commercial deployment endpoint serves now, as plain rows (ids lower-case).
+    pub fn expected_deployment(&self) -> Vec<model::DeploymentRow> {
+        self.view().model_deployment()
+    }
+
+    /// What `/v1/analytics/licenses/deployment` serves now (percent in the configured scale).
+    pub fn expected_partner_deployment(&self) -> Vec<model::PartnerDeploymentRow> {
+        self.view().model_partner_deployment()
+    }
+
+    /// What `/v1/analytics/licenses/usage` serves now (percent in the configured scale).
+    pub fn expected_partner_usage(&self) -> Vec<model::PartnerUsageRow> {
+        self.view().model_partner_usage()
+    }
+
+    /// Tenant ids of customers whose active licenses are below [`UNDERUSED_RATIO`] of their
+    /// qualified ones (summed over all their usage rows), with at least
+    /// [`UNDERUSED_MIN_QUALIFIED`] qualified.
+    pub fn underused_customers(&self) -> Vec<String> {
+        self.view().underused_customers()
+    }
+
+    /// `(tenant id, product id)` of products sold and never deployed.
+    pub fn sold_but_undeployed(&self) -> Vec<(String, String)> {
+        self.view().sold_but_undeployed()
+    }
+
+    /// The knobs as they are now.
+    pub fn knobs(&self) -> KnobValues {
+        self.sim.knobs.values()
+    }
+
+    /// Change the knobs that are set in `values`; out-of-range values are an error.
+    pub fn set_knobs(&self, values: &KnobValues) -> Result<(), String> {
+        self.sim.knobs.apply(values)
+    }
+
+    /// Share of Partner Center requests that fail with a random 500/503 (clamped to 0–1).
+    pub fn set_fail_rate(&self, rate: f64) {
+        let _ = self.set_knobs(&KnobValues {
+            fail_rate: Some(rate.clamp(0.0, 1.0)),
+            ..Default::default()
+        });
+    }
+
+    /// Requests per minute per partner tenant (0: no limit).
+    pub fn set_rate_limit(&self, per_minute: u32) {
+        let _ = self.set_knobs(&KnobValues {
+            rate_limit: Some(per_minute),
+            ..Default::default()
+        });
+    }
+
+    /// Mean latency added to every request.
+    pub fn set_latency(&self, latency: Duration) {
+        let ms = Some(latency.as_secs_f64() * 1000.0);
+        let _ = self.set_knobs(&KnobValues {
+            latency_ms: ms,
+            ..Default::default()
+        });
+    }
+
+    /// Whether Partner Center bodies start with a UTF-8 BOM.
+    pub fn set_bom(&self, bom: bool) {
+        let _ = self.set_knobs(&KnobValues {
+            bom: Some(bom),
+            ..Default::default()
+        });
+    }
+
+    /// Move the simulator's clock forward: access tokens, refresh tokens, drift and the processed
+    /// date all follow it.
+    pub fn advance_time(&self, by: Duration) {
+        self.sim.clock.advance(by);
+    }
+
+    /// Requests received so far, per endpoint (`token`, `customers`, `customer_usage`,
+    /// `customer_deployment`, `partner_usage`, `partner_deployment`, `commercial_usage`,
+    /// `commercial_deployment`, `admin`, `other`), whatever their answer.
+    pub fn request_counts(&self) -> BTreeMap<&'static str, u64> {
+        state::Endpoint::ALL
+            .iter()
+            .map(|&e| (e.name(), self.sim.counters.get(e)))
+            .collect()
+    }
+}
+
+impl Drop for RunningSimulator {
+    fn drop(&mut self) {
+        self.stop.cancel();
     }
 }
 
 /// The `simulate` subcommand: serve until SIGINT/SIGTERM.
-pub async fn run(_args: SimulateArgs) -> anyhow::Result<()> {
-    unimplemented!("stub")
+pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
+    let addr = crate::config::parse_listen_address(&args.listen_address)
+        .map_err(|e| anyhow::anyhow!("--listen-address: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (change --listen-address)"))?;
+    let customers = args.customers;
+    let simulator = RunningSimulator::start(args, listener).await?;
+    if !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "the simulator's admin endpoints have no authentication; keep it on a trusted network");
+    }
+    let (client_id, client_secret) = simulator.client_credentials();
+    tracing::info!(
+        base_url = %simulator.base_url(),
+        token_url_v1 = %simulator.token_url_template(false),
+        token_url_v2 = %simulator.token_url_template(true),
+        tenant_id = %simulator.partner_tenant_id(),
+        client_id = %client_id,
+        client_secret = %client_secret,
+        refresh_token = %simulator.issue_refresh_token(),
+        customers,
+        "simulated Partner Center listening; these are fake, simulated credentials, valid only against this simulator"
+    );
+    shutdown_signal().await;
+    tracing::info!("shutting down the simulated Partner Center");
+    simulator
+        .shutdown()
+        .await
+        .context("the simulator's server failed")
+}
+
+/// Resolves on SIGINT or (on Unix) SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
 }

@@ -2,4 +2,5 @@
 
 mod client;
 mod exporter;
+mod simulator;
 mod support;
