@@ -290,6 +290,19 @@ impl TokenSource {
         *self.lock_cached() = None;
     }
 
+    /// Forgets the cached access token if it is still `rejected`. When several requests get a 401
+    /// for the same token at once, the first one's renewal serves them all instead of each
+    /// discarding the token the previous one just obtained.
+    pub fn invalidate_if_current(&self, rejected: &SecretString) {
+        let mut cached = self.lock_cached();
+        if cached
+            .as_ref()
+            .is_some_and(|c| c.token.expose_secret() == rejected.expose_secret())
+        {
+            *cached = None;
+        }
+    }
+
     fn lock_cached(&self) -> MutexGuard<'_, Option<Cached>> {
         // Never held across an await or while anything can panic half-way, so a poisoned value
         // is still consistent.

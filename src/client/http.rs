@@ -186,7 +186,7 @@ impl Transport {
                         // The token may have been revoked or expired early: renew once. Not
                         // counted as a retry of the budget, and no backoff: nothing is overloaded.
                         renewed = true;
-                        self.tokens.invalidate();
+                        self.tokens.invalidate_if_current(&token);
                         self.observer.retry(endpoint, "401");
                         tracing::warn!(endpoint, path, ms_request_id = %request_id, ms_correlation_id = %correlation_id, ms_cv, "Partner Center answered 401; renewing the access token and retrying once");
                         continue;

@@ -2,13 +2,10 @@
 //! readiness, staleness, gzip, secrets, and the binary's exit codes.
 
 use std::io::Read;
-use std::sync::Arc;
 use std::time::Duration;
 
-use partnercenter_exporter::app::{self, App};
-use partnercenter_exporter::collector::Scheduler;
+use partnercenter_exporter::app;
 use serde_json::json;
-use tokio_util::sync::CancellationToken;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -59,61 +56,6 @@ async fn mount_default_data(server: &MockServer, customers: &[&str]) {
         }),
     )
     .await;
-}
-
-/// A running exporter on a loopback port.
-struct Running {
-    base: String,
-    scheduler: Arc<Scheduler>,
-    shutdown: CancellationToken,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Running {
-    async fn start(config: &partnercenter_exporter::config::Config) -> Self {
-        let app = App::build(config).await.expect("app builds");
-        let base = format!("http://{}", app.local_addr().expect("bound"));
-        let scheduler = app.scheduler();
-        let shutdown = CancellationToken::new();
-        let token = shutdown.clone();
-        let task = tokio::spawn(async move {
-            app.run(token).await.expect("server runs");
-        });
-        Self {
-            base,
-            scheduler,
-            shutdown,
-            task,
-        }
-    }
-
-    async fn get(&self, path: &str) -> reqwest::Response {
-        reqwest::Client::new()
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("request succeeds")
-    }
-
-    async fn metrics(&self) -> String {
-        self.get("/metrics").await.text().await.expect("text body")
-    }
-
-    async fn stop(self) {
-        self.shutdown.cancel();
-        self.task.await.expect("server task ends cleanly");
-    }
-}
-
-/// Wait until the exporter reports ready (first data), polling; fails after 10 s.
-async fn wait_ready(running: &Running) {
-    for _ in 0..200 {
-        if running.get("/-/ready").await.status() == 200 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("exporter never became ready");
 }
 
 fn data_lines(text: &str) -> String {

@@ -1,6 +1,7 @@
 //! One integration-test binary for the whole crate (one link step instead of one per file).
 
 mod client;
+mod end_to_end;
 mod exporter;
 mod simulator;
 mod support;

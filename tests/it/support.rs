@@ -3,9 +3,14 @@
 
 use std::path::PathBuf;
 
-use partnercenter_exporter::app;
+use std::sync::Arc;
+use std::time::Duration;
+
+use partnercenter_exporter::app::{self, App};
+use partnercenter_exporter::collector::Scheduler;
 use partnercenter_exporter::config::Config;
 use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -218,4 +223,59 @@ pub fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
         .find(|l| labels.iter().all(|(k, v)| l.contains(&format!("{k}=\"{v}\""))))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
+}
+
+/// A running exporter on a loopback port.
+pub struct Running {
+    pub base: String,
+    pub scheduler: Arc<Scheduler>,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    pub async fn start(config: &partnercenter_exporter::config::Config) -> Self {
+        let app = App::build(config).await.expect("app builds");
+        let base = format!("http://{}", app.local_addr().expect("bound"));
+        let scheduler = app.scheduler();
+        let shutdown = CancellationToken::new();
+        let token = shutdown.clone();
+        let task = tokio::spawn(async move {
+            app.run(token).await.expect("server runs");
+        });
+        Self {
+            base,
+            scheduler,
+            shutdown,
+            task,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request succeeds")
+    }
+
+    pub async fn metrics(&self) -> String {
+        self.get("/metrics").await.text().await.expect("text body")
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.task.await.expect("server task ends cleanly");
+    }
+}
+
+/// Wait until the exporter reports ready (first data), polling; fails after 10 s.
+pub async fn wait_ready(running: &Running) {
+    for _ in 0..200 {
+        if running.get("/-/ready").await.status() == 200 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("exporter never became ready");
 }

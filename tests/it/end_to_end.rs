@@ -1,0 +1,447 @@
+//! The exporter against the built-in simulated Partner Center, end to end over loopback: every
+//! collector's values checked against the simulator's own figures, paging through several pages of
+//! every kind, token rotation, throttling, expired refresh tokens, and customers that come and go.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use partnercenter_exporter::app;
+use partnercenter_exporter::config::Config;
+use partnercenter_exporter::simulator::{RunningSimulator, SimulateArgs};
+
+use crate::support::*;
+
+/// The simulator, the files holding its fake credentials, and the initial refresh token.
+struct Stack {
+    sim: RunningSimulator,
+    _dir: tempfile::TempDir,
+    refresh_file: PathBuf,
+    secret_file: PathBuf,
+    initial_refresh_token: String,
+}
+
+impl Stack {
+    async fn start(customers: usize, page_size_cap: usize) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("loopback port");
+        let args = SimulateArgs {
+            customers,
+            page_size_cap,
+            ..SimulateArgs::default()
+        };
+        let sim = RunningSimulator::start(args, listener)
+            .await
+            .expect("simulator starts");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (_, secret) = sim.client_credentials();
+        let secret_file = dir.path().join("secret");
+        let refresh_file = dir.path().join("refresh");
+        let initial_refresh_token = sim.issue_refresh_token();
+        std::fs::write(&secret_file, secret).expect("write secret");
+        std::fs::write(&refresh_file, &initial_refresh_token).expect("write refresh token");
+        Self {
+            sim,
+            _dir: dir,
+            refresh_file,
+            secret_file,
+            initial_refresh_token,
+        }
+    }
+
+    fn config(&self, extra: &[&str]) -> Config {
+        let (client_id, _) = self.sim.client_credentials();
+        let mut args = vec![
+            "partnercenter-exporter".to_owned(),
+            "--web.listen-address=127.0.0.1:0".to_owned(),
+            format!("--partnercenter.url={}", self.sim.base_url()),
+            format!("--auth.token-url={}", self.sim.token_url_template(false)),
+            format!("--auth.tenant-id={}", self.sim.partner_tenant_id()),
+            format!("--auth.client-id={client_id}"),
+            format!("--auth.client-secret-file={}", self.secret_file.display()),
+            format!("--auth.refresh-token-file={}", self.refresh_file.display()),
+            "--partnercenter.max-backoff=50ms".to_owned(),
+            "--partnercenter.customers-page-size=4".to_owned(),
+            // The client's own limit (450/min by default) would pace these tests to seconds.
+            "--partnercenter.requests-per-minute=60000".to_owned(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        app::config_from_args(args).expect("valid configuration")
+    }
+
+    fn stored_refresh_token(&self) -> String {
+        std::fs::read_to_string(&self.refresh_file).expect("refresh token file")
+    }
+}
+
+fn fmt(v: f64) -> String {
+    format!("{v}")
+}
+
+/// Assert every expected usage row is on /metrics with its figures, and nothing else.
+fn assert_usage_matches(text: &str, sim: &RunningSimulator, by_product_id: bool) {
+    let expected = sim.expected_usage();
+    assert!(!expected.is_empty());
+    for row in &expected {
+        let mut labels = vec![
+            ("customer_tenant_id", row.customer_tenant_id.as_str()),
+            ("product_name", row.product_name.as_str()),
+            ("workload_name", row.workload_name.as_str()),
+        ];
+        if by_product_id {
+            labels.push(("product_id", row.product_id.as_str()));
+            labels.push(("workload_code", row.workload_code.as_str()));
+        }
+        let escaped: Vec<(String, String)> = labels.iter().map(|(k, v)| (k.to_string(), escape(v))).collect();
+        let labels: Vec<(&str, &str)> = escaped.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(
+            sample(text, "partnercenter_licenses_active", &labels).map(fmt),
+            Some(fmt(row.licenses_active)),
+            "active of {row:?}"
+        );
+        assert_eq!(
+            sample(text, "partnercenter_licenses_qualified", &labels).map(fmt),
+            Some(fmt(row.licenses_qualified)),
+            "qualified of {row:?}"
+        );
+    }
+    let served = text
+        .lines()
+        .filter(|l| l.starts_with("partnercenter_licenses_active{"))
+        .count();
+    assert_eq!(served, expected.len(), "no series beyond the simulator's rows");
+}
+
+/// Assert every expected deployment row is on /metrics with its figures, and nothing else.
+fn assert_deployment_matches(text: &str, sim: &RunningSimulator, by_product_id: bool) {
+    let expected = sim.expected_deployment();
+    assert!(!expected.is_empty());
+    for row in &expected {
+        let mut labels = vec![
+            ("customer_tenant_id", escape(&row.customer_tenant_id)),
+            ("product_name", escape(&row.product_name)),
+        ];
+        if by_product_id {
+            labels.push(("product_id", escape(&row.product_id)));
+        }
+        let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(
+            sample(text, "partnercenter_licenses_deployed", &labels),
+            Some(row.licenses_deployed),
+            "{row:?}"
+        );
+        assert_eq!(
+            sample(text, "partnercenter_licenses_sold", &labels),
+            Some(row.licenses_sold),
+            "{row:?}"
+        );
+    }
+    let served = text
+        .lines()
+        .filter(|l| l.starts_with("partnercenter_licenses_sold{"))
+        .count();
+    assert_eq!(served, expected.len());
+}
+
+/// A label value as it appears, escaped, in the exposition.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[tokio::test]
+async fn the_commercial_and_partner_collectors_serve_the_simulators_own_figures() {
+    let stack = Stack::start(12, 7).await;
+    let config = stack.config(&["--collector.partner-usage"]);
+    let running = Running::start(&config).await;
+    wait_ready(&running).await;
+    let text = running.metrics().await;
+    assert_valid_exposition(&text);
+    for collector in ["usage", "deployment", "partner-deployment", "partner-usage"] {
+        assert_eq!(
+            sample(
+                &text,
+                "partnercenter_collector_success",
+                &[("collector", collector)]
+            ),
+            Some(1.0),
+            "{collector}"
+        );
+    }
+    assert_usage_matches(&text, &stack.sim, true);
+    assert_deployment_matches(&text, &stack.sim, true);
+    for row in stack.sim.expected_partner_deployment() {
+        let labels = [
+            ("service_code", row.service_code.as_str()),
+            ("channel", row.channel.as_str()),
+        ];
+        assert_eq!(
+            sample(&text, "partnercenter_partner_licenses_sold", &labels),
+            Some(row.licenses_sold)
+        );
+        assert_eq!(
+            sample(&text, "partnercenter_prorated_deployment_percent", &labels),
+            Some(row.prorated_deployment_percent)
+        );
+    }
+    for row in stack.sim.expected_partner_usage() {
+        let labels = [
+            ("service_code", row.service_code.as_str()),
+            ("workload_name", row.workload_name.as_str()),
+            ("channel", row.channel.as_str()),
+        ];
+        assert_eq!(
+            sample(&text, "partnercenter_prorated_licenses_usage_percent", &labels),
+            Some(row.prorated_licenses_usage_percent),
+            "{row:?}"
+        );
+    }
+    // A page holds at most 7 rows: both commercial listings took at least three pages.
+    let counts = stack.sim.request_counts();
+    assert!(counts["commercial_usage"] >= 3, "{counts:?}");
+    assert!(counts["commercial_deployment"] >= 3, "{counts:?}");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn the_per_customer_collectors_serve_the_same_figures_through_customer_paging() {
+    let stack = Stack::start(12, 7).await;
+    let config = stack.config(&[
+        "--no-collector.usage",
+        "--no-collector.deployment",
+        "--no-collector.partner-deployment",
+        "--collector.customer-usage",
+        "--collector.customer-deployment",
+    ]);
+    let (exposition, ok) = app::collect_once(&config).await.expect("collects");
+    let text = String::from_utf8(exposition).expect("utf-8");
+    assert!(ok, "{text}");
+    assert_valid_exposition(&text);
+    assert_usage_matches(&text, &stack.sim, false);
+    assert_deployment_matches(&text, &stack.sim, false);
+    let counts = stack.sim.request_counts();
+    // 12 customers, 4 per page: three pages, listed once for both collectors.
+    assert_eq!(counts["customers"], 3, "{counts:?}");
+    assert_eq!(counts["customer_usage"], 12, "{counts:?}");
+    assert_eq!(counts["customer_deployment"], 12, "{counts:?}");
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_every_new_one_is_persisted() {
+    let stack = Stack::start(3, 10_000).await;
+    let config = stack.config(&["--no-collector.partner-deployment"]);
+    let running = Running::start(&config).await;
+    wait_ready(&running).await;
+    let first = stack.stored_refresh_token();
+    assert_ne!(
+        first, stack.initial_refresh_token,
+        "the rotated token replaced the initial one"
+    );
+
+    // Two hours later the access token has expired upstream: Partner Center answers 401, the
+    // exporter renews its token once and retries, and the sign-in service rotates again.
+    stack.sim.advance_time(Duration::from_secs(2 * 3600));
+    running.scheduler.run_once().await;
+    let second = stack.stored_refresh_token();
+    assert_ne!(second, first);
+    let text = running.metrics().await;
+    assert_eq!(
+        sample(
+            &text,
+            "partnercenter_collector_success",
+            &[("collector", "usage")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "partnercenter_token_refreshes_total",
+            &[("result", "success")]
+        ),
+        Some(2.0)
+    );
+    assert!(
+        sample(
+            &text,
+            "partnercenter_refresh_token_rotated_timestamp_seconds",
+            &[]
+        )
+        .is_some_and(|t| t > 0.0)
+    );
+    assert!(
+        !text.contains(&second) && !text.contains(&first),
+        "tokens never reach /metrics"
+    );
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn throttling_is_retried_until_partner_center_lets_the_run_through() {
+    let stack = Stack::start(6, 2).await;
+    let config = stack.config(&[
+        "--partnercenter.max-retries=30",
+        "--no-collector.partner-deployment",
+    ]);
+    let running = Running::start(&config).await;
+    wait_ready(&running).await;
+
+    stack.sim.set_rate_limit(3);
+    let scheduler = running.scheduler.clone();
+    let run = tokio::spawn(async move { scheduler.run_once().await });
+    // Each minute of simulated time lets three more requests through.
+    for _ in 0..200 {
+        if run.is_finished() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stack.sim.advance_time(Duration::from_secs(61));
+    }
+    let snapshot = run.await.expect("run finishes");
+    assert!(
+        snapshot.collectors.iter().all(|c| c.healthy()),
+        "{:?}",
+        snapshot.collectors
+    );
+    let text = running.metrics().await;
+    let throttled = sample(
+        &text,
+        "partnercenter_api_retries_total",
+        &[("endpoint", "commercial_usage"), ("reason", "429")],
+    );
+    assert!(
+        throttled.is_some_and(|n| n > 0.0),
+        "429s were retried: {throttled:?}"
+    );
+    assert!(sample(&text, "partnercenter_api_requests_total", &[("code", "429")]).is_some());
+    assert_usage_matches(&text, &stack.sim, true);
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn customers_added_and_removed_upstream_appear_and_vanish() {
+    let stack = Stack::start(5, 10_000).await;
+    let config = stack.config(&[]);
+    let running = Running::start(&config).await;
+    wait_ready(&running).await;
+    let gone = stack.sim.customers()[0].clone();
+    assert!(running.metrics().await.contains(&gone.tenant_id));
+
+    assert!(stack.sim.remove_customer(&gone.id));
+    let added = stack.sim.add_customer("Neue Kunden GmbH");
+    running.scheduler.run_once().await;
+    let text = running.metrics().await;
+    assert!(
+        !text.contains(&gone.tenant_id),
+        "the removed customer's series vanished"
+    );
+    assert!(
+        text.contains(&added.tenant_id),
+        "the new customer's series appeared"
+    );
+    assert_usage_matches(&text, &stack.sim, true);
+    assert_deployment_matches(&text, &stack.sim, true);
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn an_expired_refresh_token_is_reported_and_the_last_good_data_is_kept() {
+    let stack = Stack::start(3, 10_000).await;
+    let config = stack.config(&["--no-collector.partner-deployment", "--collector.max-age=1000d"]);
+    let running = Running::start(&config).await;
+    wait_ready(&running).await;
+
+    // 91 days without a sign-in: the refresh token died of inactivity (AADSTS700082).
+    stack.sim.advance_time(Duration::from_secs(91 * 24 * 3600));
+    running.scheduler.run_once().await;
+    let text = running.metrics().await;
+    assert_eq!(
+        sample(
+            &text,
+            "partnercenter_collector_success",
+            &[("collector", "usage")]
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "partnercenter_token_refreshes_total",
+            &[("result", "invalid_grant")]
+        ),
+        Some(2.0)
+    );
+    assert!(
+        text.contains("partnercenter_licenses_active{"),
+        "the last good data is still served"
+    );
+    let landing = running.get("/").await.text().await.expect("landing page");
+    assert!(
+        landing.contains("AADSTS700082") || landing.contains("expired"),
+        "{landing}"
+    );
+    assert_eq!(running.get("/-/healthy").await.status(), 200);
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn the_demo_serves_simulated_data_and_says_so() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_partnercenter-exporter"))
+        .args(["--demo", &format!("--web.listen-address=127.0.0.1:{port}")])
+        .env_remove("PARTNERCENTER_WEB_LISTEN_ADDRESS")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("demo starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let mut ready = false;
+    for _ in 0..300 {
+        if reqwest::get(format!("{base}/-/ready"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("body");
+    let landing = reqwest::get(format!("{base}/"))
+        .await
+        .expect("landing")
+        .text()
+        .await
+        .expect("body");
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let output = tokio::task::spawn_blocking(move || {
+        let status = child.wait();
+        let mut stderr = String::new();
+        if let Some(mut pipe) = child.stderr.take() {
+            use std::io::Read;
+            let _ = pipe.read_to_string(&mut stderr);
+        }
+        (status, stderr)
+    })
+    .await
+    .expect("joins");
+    assert!(ready, "demo became ready; stderr: {}", output.1);
+    assert_valid_exposition(&metrics);
+    assert!(metrics.contains("partnercenter_licenses_active{"));
+    assert!(metrics.contains("partnercenter_prorated_deployment_percent{"));
+    assert!(landing.to_lowercase().contains("simulated"), "{landing}");
+    assert!(output.1.contains("DEMO MODE"), "{}", output.1);
+    assert_eq!(output.0.expect("exit status").code(), Some(0));
+}
