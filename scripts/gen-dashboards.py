@@ -645,7 +645,8 @@ def health():
             target(f"sum by (reason) (rate(partnercenter_api_retries_total{{{j}}}[$__rate_interval]))", "{{reason}}"),
         ], "429 = throttled by Partner Center.", unit="reqps", stack=True), 8, 8),
         (stat("Throttled requests, last hour",
-              f'sum(increase(partnercenter_api_requests_total{{{j}, code="429"}}[1h])) / sum(increase(partnercenter_api_requests_total{{{j}}}[1h]))',
+              f'(sum(increase(partnercenter_api_requests_total{{{j}, code="429"}}[1h])) or vector(0))'
+              f' / sum(increase(partnercenter_api_requests_total{{{j}}}[1h]))',
               "Share of requests answered 429. PartnerCenterThrottled alerts above 10 % for an hour.",
               unit="percentunit", th=thresholds(("green", None), ("orange", 0.05), ("red", 0.1))), 4, 8),
         (timeseries("Token refreshes by result", [
