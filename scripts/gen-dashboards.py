@@ -142,7 +142,7 @@ def thresholds(*steps):
     return {"mode": "absolute", "steps": out}
 
 
-UTIL_THRESHOLDS = thresholds(("red", None), ("orange", 0.5), ("green", 0.75))
+UTIL_THRESHOLDS = thresholds(("red", None), ("orange", 0.3), ("green", 0.6))  # red: the alert's 30 %
 DEPLOY_THRESHOLDS = thresholds(("red", None), ("orange", 0.8), ("green", 0.9))
 NEUTRAL = thresholds(("blue", None))
 
@@ -408,7 +408,7 @@ def utilization():
               th=thresholds(("orange", None))), 4, 5),
         (stat("Customers alerting on low utilization",
               'count(ALERTS{alertname="PartnerCenterLicenseUtilizationLow", alertstate="firing"}) or vector(0)',
-              "Customers for which PartnerCenterLicenseUtilizationLow fires (below 50 % with at least 10 qualified licenses, for a day).",
+              "Customers for which PartnerCenterLicenseUtilizationLow fires (below 30 % with at least 10 qualified licenses, for a day).",
               th=thresholds(("green", None), ("orange", 1))), 4, 5),
         (stat("Customers", "count(customer:partnercenter_licenses_qualified:sum)",
               "Customers with usage data."), 4, 5),
@@ -609,8 +609,8 @@ def health():
         (stat("Collection interval", f"partnercenter_collector_interval_seconds{{{j}}}", unit="s",
               legend="{{instance}}"), 4, 5),
         (stat("Age of the data", f"max(time() - partnercenter_data_processed_timestamp_seconds{{{j}}})",
-              "Now minus the newest processedDateTime that Partner Center returned (oldest collector). PartnerCenterDataStale alerts above 48 h.",
-              unit="s", th=thresholds(("green", None), ("orange", 1.5 * day), ("red", 2 * day))), 4, 5),
+              "Now minus the newest processedDateTime that Partner Center returned (oldest collector). PartnerCenterDataStale alerts above 72 h.",
+              unit="s", th=thresholds(("green", None), ("orange", 2 * day), ("red", 3 * day))), 4, 5),
         (stat("Refresh token age", f"max(time() - (partnercenter_refresh_token_rotated_timestamp_seconds{{{j}}} != 0))",
               "Time since the refresh token was last rotated. Tokens expire after 90 days; PartnerCenterRefreshTokenNotRotated alerts at 60.",
               unit="s", th=thresholds(("green", None), ("orange", 45 * day), ("red", 60 * day))), 4, 5),
