@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end check of the monitoring bundle with a real Prometheus:
 #
-#   1. start the exporter against the simulated Partner Center (--demo, or a separate
-#      `partnercenter-exporter simulate` with E2E_MODE=simulate);
+#   1. start `partnercenter-exporter simulate` and the exporter pointed at it (E2E_MODE=simulate, the
+#      default; its /admin/state is the ground truth of (c)), or the exporter alone with --demo
+#      (E2E_MODE=demo; then (c) is checked against the exporter's /metrics only);
 #   2. start Prometheus on loopback with deploy/prometheus/prometheus.yml and rules.yml, changed only
 #      where a short run needs it (2s scrape and evaluation intervals, every `for:` set to 10s, the
 #      target pointed at the exporter, no Alertmanager) - see scripts/e2e_checks.py `config`;
@@ -12,7 +13,8 @@
 #
 # Usage: scripts/e2e.sh [path/to/partnercenter-exporter]
 #   default binary: $PARTNERCENTER_EXPORTER_BIN, else target/debug/partnercenter-exporter
-# Environment: PROMETHEUS, PROMTOOL (default: from PATH), E2E_MODE=demo|simulate (default demo),
+# Environment: PROMETHEUS, PROMTOOL (default: from PATH), E2E_MODE=simulate|demo (default simulate),
+#   E2E_CUSTOMERS and E2E_SEED of the simulator (100, 1),
 #   E2E_TIMEOUT (seconds to wait for each condition, default 90), E2E_KEEP=1 keeps the work directory.
 #
 # Every process it starts is stopped on exit, whether the checks pass or not.
@@ -22,7 +24,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="${1:-${PARTNERCENTER_EXPORTER_BIN:-$root/target/debug/partnercenter-exporter}}"
 prometheus="${PROMETHEUS:-prometheus}"
 promtool="${PROMTOOL:-promtool}"
-mode="${E2E_MODE:-demo}"
+mode="${E2E_MODE:-simulate}"
 timeout="${E2E_TIMEOUT:-90}"
 interval=2s
 
@@ -95,6 +97,7 @@ exporter_port="$(free_port)"
 prometheus_port="$(free_port)"
 exporter_flags=(--web.listen-address "127.0.0.1:$exporter_port" --collector.interval 5s --log.level info)
 state_url=""
+extra_checks=()
 
 case "$mode" in
   demo)
@@ -103,22 +106,31 @@ case "$mode" in
     pids+=($!)
     ;;
   simulate)
-    # The simulator alone, then the exporter pointed at it with the simulator's test credentials.
+    # The simulator alone, with fake credentials chosen here, and the exporter pointed at it. The
+    # simulator's /admin/state names the customers it made under-used: the independent ground truth.
     simulator_port="$(free_port)"
+    # Random 5xx answers, so that retries happen (each request is retried up to 5 times: a run
+    # fails only if 6 attempts in a row fail, about 1 in 15,000 at 0.2).
+    fail_rate="${E2E_FAIL_RATE:-0.2}"
+    extra_checks+=(--expect-retries)
+    tenant=00000000-0000-4000-8000-00000000e2e0
+    client=00000000-0000-4000-8000-00000000e2e1
+    printf '%s\n' "e2e-fake-client-secret" >"$work/client-secret"
+    printf '%s\n' "e2e-fake-refresh-token" >"$work/refresh-token"
+    chmod 600 "$work/client-secret" "$work/refresh-token"
     echo "e2e: starting $bin simulate on 127.0.0.1:$simulator_port"
-    "$bin" simulate --listen-address "127.0.0.1:$simulator_port" --customers "${E2E_CUSTOMERS:-25}" \
-      --seed "${E2E_SEED:-1}" >"$work/simulator.log" 2>&1 &
+    PARTNERCENTER_SIMULATOR_CLIENT_SECRET=e2e-fake-client-secret \
+      PARTNERCENTER_SIMULATOR_REFRESH_TOKEN=e2e-fake-refresh-token \
+      "$bin" simulate --listen-address "127.0.0.1:$simulator_port" --customers "${E2E_CUSTOMERS:-100}" \
+      --seed "${E2E_SEED:-1}" --tenant-id "$tenant" --client-id "$client" --fail-rate "$fail_rate" \
+      >"$work/simulator.log" 2>&1 &
     pids+=($!)
     sim="http://127.0.0.1:$simulator_port"
     wait_http "$sim/admin/state" 30 || fail_setup "the simulator did not start (see simulator.log)"
     state_url="$sim/admin/state"
-    # The simulator accepts these; see its log and src/simulator.
-    printf '%s\n' "${E2E_CLIENT_SECRET:-simulator-secret}" >"$work/client-secret"
-    printf '%s\n' "${E2E_REFRESH_TOKEN:-simulator-refresh-token}" >"$work/refresh-token"
-    chmod 600 "$work/client-secret" "$work/refresh-token"
     echo "e2e: starting $bin on 127.0.0.1:$exporter_port against $sim"
     "$bin" "${exporter_flags[@]}" --partnercenter.url "$sim" --auth.token-url "$sim/{tenant}/oauth2/token" \
-      --auth.tenant-id "${E2E_TENANT_ID:-simulated-partner}" --auth.client-id "${E2E_CLIENT_ID:-simulator-client}" \
+      --auth.tenant-id "$tenant" --auth.client-id "$client" \
       --auth.client-secret-file "$work/client-secret" --auth.refresh-token-file "$work/refresh-token" \
       >"$work/exporter.log" 2>&1 &
     pids+=($!)
@@ -142,6 +154,7 @@ started=$SECONDS
 check_args=(check --prometheus "http://127.0.0.1:$prometheus_port" --exporter "http://127.0.0.1:$exporter_port"
   --timeout "$timeout")
 [[ -n "$state_url" ]] && check_args+=(--state-url "$state_url")
+check_args+=("${extra_checks[@]}")
 # In the background and waited for, so that an INT or TERM stops the run (and the trap cleans up) at once.
 python3 "$root/scripts/e2e_checks.py" "${check_args[@]}" &
 checker=$!

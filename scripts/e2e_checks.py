@@ -175,6 +175,11 @@ LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\d+)?$
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
+def unescape(value):
+    """Undo the label value escapes of the text format (backslash, double quote, newline)."""
+    return re.sub(r'\\(.)', lambda m: {"n": "\n"}.get(m.group(1), m.group(1)), value)
+
+
 def parse_exposition(text):
     for line in text.splitlines():
         if not line or line.startswith("#"):
@@ -182,7 +187,7 @@ def parse_exposition(text):
         m = LINE.match(line.strip())
         if not m:
             continue
-        labels = {k: bytes(v, "utf-8").decode("unicode_escape") for k, v in LABEL.findall(m.group(2) or "")}
+        labels = {k: unescape(v) for k, v in LABEL.findall(m.group(2) or "")}
         try:
             value = float(m.group(3))
         except ValueError:
@@ -375,6 +380,12 @@ def cmd_check(args):
     # have been evaluated for longer than their (shortened) `for`.
     warm = wait_for(lambda: prom.query(f'count_over_time(up{{job="{JOB}"}}[5m]) >= {args.min_scrapes}'), args.timeout)
     report.check(bool(warm), f"Prometheus has scraped the exporter at least {args.min_scrapes} times")
+    if args.expect_retries:
+        # The simulator fails some requests at random: the exporter must have retried some.
+        retried = wait_for(lambda: prom.query("sum(partnercenter_api_retries_total) > 0"), args.timeout)
+        report.check(bool(retried), "the exporter retried the simulator's random failures",
+                     retried and f"{retried[0]['value'][1]} retries")
+        MAY_BE_EMPTY.pop(("partnercenter-exporter-health", "Retries by reason"), None)
 
     # (b) every recording rule returns data, and no rule fails to evaluate.
     for r in recording:
@@ -430,7 +441,7 @@ def cmd_check(args):
         firing = wait_for(lambda: set(v for v in alerting_customers().values()) == {"firing"}, args.timeout)
         report.check(bool(firing), f"(c) {LOW_UTIL_ALERT} goes from pending to firing after its `for`")
     if args.state_url:
-        check_admin_state(args.state_url, expected, per_customer, report)
+        check_admin_state(args.state_url, expected, set(got), per_customer, report)
 
     # The exporter's health alerts stay quiet against a healthy Partner Center.
     for name in HEALTH_ALERTS:
@@ -442,23 +453,27 @@ def cmd_check(args):
     return 1 if report.failed else 0
 
 
-def check_admin_state(url, expected, per_customer, report):
-    """Compare with the simulator's ground truth when it names the under-used customers."""
+def check_admin_state(url, expected, alerting, per_customer, report):
+    """Compare with the simulator's own list of the customers it made under-used."""
     try:
         _, body = http_get(url)
         state = json.loads(body)
+        truth = {str(t).lower() for t in state["underusedCustomers"]}
     except Exception as e:  # noqa: BLE001
-        print(f"     (simulator state {url} not available: {e})")
+        report.fail("(c) the simulator's /admin/state lists its under-used customers", f"{url}: {e}")
         return
-    underused = state.get("underused") if isinstance(state, dict) else None
-    if underused is None:
-        print(f"     (simulator state has no `underused` list; keys: {', '.join(sorted(state))[:200]})")
-        return
-    ids = {(u.get("customer_tenant_id") or u.get("tenant_id") or u.get("id") or "").lower() if isinstance(u, dict)
-           else str(u).lower() for u in underused}
-    report.check(ids == expected, "(c) the simulator's own list of under-used customers agrees with the metrics",
-                 f"{len(ids)} customers",
-                 f"simulator only: {sorted(ids - expected)}; metrics only: {sorted(expected - ids)}")
+
+    def names(ids):
+        return ", ".join(f"{per_customer.get(t, ('?',))[0]} {t}" for t in sorted(ids)) or "none"
+
+    report.check(truth == alerting,
+                 f"(c) {LOW_UTIL_ALERT} alerts for exactly the simulator's under-used customers",
+                 f"{len(truth)} customers",
+                 f"simulator only: {names(truth - alerting)}\n     alert only: {names(alerting - truth)}")
+    report.check(truth == expected,
+                 "(c) the simulator's under-used customers are the under-used ones in the exporter's /metrics",
+                 f"{len(truth)} customers",
+                 f"simulator only: {names(truth - expected)}\n     metrics only: {names(expected - truth)}")
 
 
 def main():
@@ -474,6 +489,8 @@ def main():
     k.add_argument("--exporter", required=True)
     k.add_argument("--state-url", help="the simulator's /admin/state, if it runs separately")
     k.add_argument("--timeout", type=float, default=90)
+    k.add_argument("--expect-retries", action="store_true",
+                   help="the upstream fails some requests: retries must show up (and their panel have data)")
     k.add_argument("--min-scrapes", type=int, default=10, help="scrapes to wait for before checking")
     args = ap.parse_args()
     if args.cmd == "config":
