@@ -1,0 +1,347 @@
+#!/usr/bin/env python3
+"""Static checks of the monitoring bundle and the deployment files (run by scripts/check-deploy.sh).
+
+Everything that can be checked without a Docker engine, a Kubernetes cluster or a Grafana server:
+promtool on the configurations and rules (unit tests included), the generated files being up to date,
+the dashboards' structure, the kustomize build and the manifests' hardening, the compose file's
+references, amtool on the Alertmanager configuration, the Dockerfile's shape and systemd-analyze on
+the unit. Prints PASS/FAIL/SKIP lines and `check-deploy: N passed, M failed, K skipped`.
+"""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+PROM = ROOT / "deploy" / "prometheus"
+K8S = ROOT / "deploy" / "kubernetes"
+DOCKER = ROOT / "deploy" / "docker"
+SYSTEMD = ROOT / "deploy" / "systemd"
+GRAFANA = ROOT / "grafana"
+DOCS = ROOT / "docs" / "monitoring.md"
+JOB = "partnercenter-exporter"
+
+
+class Report:
+    def __init__(self):
+        self.passed = self.failed = self.skipped = 0
+
+    def ok(self, what, detail=""):
+        self.passed += 1
+        print(f"PASS {what}" + (f"  ({detail})" if detail else ""), flush=True)
+
+    def fail(self, what, detail=""):
+        self.failed += 1
+        print(f"FAIL {what}" + ("\n     " + detail.strip().replace("\n", "\n     ") if detail else ""), flush=True)
+
+    def skip(self, what, why):
+        self.skipped += 1
+        print(f"SKIP {what}  ({why})", flush=True)
+
+    def check(self, cond, what, detail="", fail_detail=""):
+        (self.ok(what, detail) if cond else self.fail(what, fail_detail or detail))
+        return cond
+
+
+R = Report()
+
+
+def run(what, cmd, cwd=ROOT, tool=None):
+    tool = tool or cmd[0]
+    if not shutil.which(tool):
+        R.skip(what, f"{tool} not installed")
+        return None
+    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    R.check(p.returncode == 0, what, fail_detail=(p.stdout + p.stderr)[-3000:])
+    return p
+
+
+def load_yaml(path):
+    try:
+        return list(yaml.safe_load_all(path.read_text()))
+    except Exception as e:  # noqa: BLE001
+        R.fail(f"{path.relative_to(ROOT)} parses as YAML", str(e))
+        return None
+
+
+# --------------------------------------------------------------------------------------------------
+def check_prometheus():
+    run("promtool check config deploy/prometheus/prometheus.yml",
+        ["promtool", "check", "config", str(PROM / "prometheus.yml")])
+    run("promtool check rules deploy/prometheus/rules.yml", ["promtool", "check", "rules", str(PROM / "rules.yml")])
+    run("promtool test rules deploy/prometheus/rules.test.yml",
+        ["promtool", "test", "rules", "rules.test.yml"], cwd=PROM)
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(DOCKER / "prometheus.yml", tmp)
+        shutil.copy(PROM / "rules.yml", tmp)
+        run("promtool check config deploy/docker/prometheus.yml (compose)",
+            ["promtool", "check", "config", str(Path(tmp) / "prometheus.yml")])
+
+    shipped = yaml.safe_load((PROM / "prometheus.yml").read_text())
+    job = [j for j in shipped["scrape_configs"] if j["job_name"] == JOB]
+    if R.check(len(job) == 1, f"prometheus.yml has the scrape job {JOB!r} the alerts select on"):
+        j = job[0]
+        R.check(j.get("scrape_interval") == "1m", "the example scrape interval is 1m", j.get("scrape_interval"))
+        R.check(bool(j.get("scrape_timeout")), "the example sets a scrape timeout (for scrape mode)",
+                j.get("scrape_timeout"))
+        compose = yaml.safe_load((DOCKER / "prometheus.yml").read_text())
+        cj = [x for x in compose["scrape_configs"] if x["job_name"] == JOB]
+
+        def without_targets(x):
+            return {k: v for k, v in x.items() if k != "static_configs"}
+
+        R.check(len(cj) == 1 and without_targets(cj[0]) == without_targets(j),
+                "the compose Prometheus scrapes like the shipped example (only the target differs)")
+
+    rules = yaml.safe_load((PROM / "rules.yml").read_text())
+    alerts = [r for g in rules["groups"] for r in g["rules"] if "alert" in r]
+    records = [r["record"] for g in rules["groups"] for r in g["rules"] if "record" in r]
+    docs = DOCS.read_text() if DOCS.exists() else ""
+    for a in alerts:
+        ann, labels = a.get("annotations", {}), a.get("labels", {})
+        missing = [k for k in ("summary", "description", "runbook_url") if not ann.get(k)]
+        R.check(not missing and labels.get("severity") and a.get("for"),
+                f"alert {a['alert']} has severity, for, summary, description and runbook_url",
+                fail_detail=f"missing: {missing or ''} severity={labels.get('severity')} for={a.get('for')}")
+        anchor = ann.get("runbook_url", "").split("#")[-1]
+        R.check(re.search(rf"^#+ {a['alert']}\s*$", docs, re.M) and anchor == a["alert"].lower(),
+                f"alert {a['alert']} has its runbook section in docs/monitoring.md",
+                fail_detail=f"need a heading '#### {a['alert']}' and runbook_url ending in #{a['alert'].lower()}")
+    tests = (PROM / "rules.test.yml").read_text()
+    for a in alerts:
+        R.check(f"alertname: {a['alert']}" in tests or f"alertname: {a['alert']}," in tests,
+                f"alert {a['alert']} has unit tests")
+    for name in records:
+        R.check(f"expr: {name}\n" in tests, f"recording rule {name} has a unit test of its value")
+
+
+# --------------------------------------------------------------------------------------------------
+def check_kubernetes():
+    run("deploy/kubernetes/prometheusrule.yaml is generated from rules.yml and up to date",
+        ["bash", str(ROOT / "scripts" / "gen-prometheusrule.sh"), "--check"], tool="bash")
+    rule = load_yaml(K8S / "prometheusrule.yaml")
+    if rule:
+        R.check(rule[0]["spec"] == yaml.safe_load((PROM / "rules.yml").read_text()),
+                "the PrometheusRule's spec equals rules.yml")
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    R.check("secret.example.yaml" not in kustomization.get("resources", []),
+            "secret.example.yaml is not applied by the base (it would overwrite real credentials)")
+    secret = load_yaml(K8S / "secret.example.yaml")
+    if secret:
+        keys = set(secret[0].get("stringData", {}))
+        R.check({"tenant-id", "client-id", "client-secret", "refresh-token"} <= keys,
+                "the Secret example has the keys the Deployment reads", ", ".join(sorted(keys)))
+
+    docs = None
+    if shutil.which("kubectl"):
+        p = subprocess.run(["kubectl", "kustomize", str(K8S)], capture_output=True, text=True)
+        if R.check(p.returncode == 0, "kubectl kustomize deploy/kubernetes builds", fail_detail=p.stderr):
+            docs = [d for d in yaml.safe_load_all(p.stdout) if d]
+    elif shutil.which("kustomize"):
+        p = subprocess.run(["kustomize", "build", str(K8S)], capture_output=True, text=True)
+        if R.check(p.returncode == 0, "kustomize build deploy/kubernetes", fail_detail=p.stderr):
+            docs = [d for d in yaml.safe_load_all(p.stdout) if d]
+    else:
+        R.skip("kustomize build deploy/kubernetes", "neither kubectl nor kustomize installed")
+        docs = []
+        for name in kustomization["resources"]:
+            docs += [d for d in (load_yaml(K8S / name) or []) if d]
+    if not docs:
+        return
+    kinds = {d["kind"]: d for d in docs}
+    want = {"Deployment", "Service", "ServiceMonitor", "PrometheusRule", "NetworkPolicy", "PersistentVolumeClaim"}
+    R.check(want <= set(kinds), "the base has " + ", ".join(sorted(want)), fail_detail=f"got {sorted(kinds)}")
+
+    dep = kinds.get("Deployment")
+    if dep:
+        pod = dep["spec"]["template"]["spec"]
+        R.check(pod.get("securityContext", {}).get("runAsNonRoot") is True, "Deployment: runAsNonRoot")
+        for c in pod.get("initContainers", []) + pod["containers"]:
+            sc = c.get("securityContext", {})
+            R.check(sc.get("readOnlyRootFilesystem") is True and sc.get("allowPrivilegeEscalation") is False
+                    and sc.get("capabilities", {}).get("drop") == ["ALL"],
+                    f"Deployment: container {c['name']} has a read-only root, no privilege escalation, all capabilities dropped")
+            R.check(bool(c.get("resources", {}).get("requests")) and bool(c.get("resources", {}).get("limits")),
+                    f"Deployment: container {c['name']} has resource requests and limits")
+        main = pod["containers"][0]
+        R.check(main.get("livenessProbe", {}).get("httpGet", {}).get("path") == "/-/healthy"
+                and main.get("readinessProbe", {}).get("httpGet", {}).get("path") == "/-/ready",
+                "Deployment: liveness on /-/healthy, readiness on /-/ready")
+        args = " ".join(main.get("args", []))
+        mounts = {m["mountPath"]: m for m in main.get("volumeMounts", [])}
+        token = re.search(r"--auth\.refresh-token-file=(\S+)", args)
+        R.check(bool(token) and any(token.group(1).startswith(p + "/") and not m.get("readOnly")
+                                    for p, m in mounts.items()),
+                "Deployment: the rotated refresh token is written to a writable volume",
+                token and token.group(1) or "")
+    np_ = kinds.get("NetworkPolicy")
+    if np_:
+        ports = sorted((p["port"], p.get("protocol", "TCP")) for rule in np_["spec"].get("egress", [])
+                       for p in rule.get("ports", []))
+        R.check(set(ports) == {(443, "TCP"), (53, "UDP"), (53, "TCP")} and "Egress" in np_["spec"]["policyTypes"],
+                "NetworkPolicy: egress only to 443 and DNS", str(ports))
+    svc, sm = kinds.get("Service"), kinds.get("ServiceMonitor")
+    if svc and sm:
+        R.check(svc["metadata"]["name"] == JOB, f"Service is named {JOB!r} (the job label of the alerts)")
+        R.check(sm["spec"]["endpoints"][0]["port"] in [p["name"] for p in svc["spec"]["ports"]],
+                "ServiceMonitor scrapes a named port of the Service")
+
+
+# --------------------------------------------------------------------------------------------------
+def check_grafana():
+    run("grafana/dashboards/*.json are generated by scripts/gen-dashboards.py and up to date",
+        [sys.executable, str(ROOT / "scripts" / "gen-dashboards.py"), "--check"], tool=sys.executable)
+    records = {r["record"] for g in yaml.safe_load((PROM / "rules.yml").read_text())["groups"]
+               for r in g["rules"] if "record" in r}
+    files = sorted((GRAFANA / "dashboards").glob("*.json"))
+    R.check(len(files) == 4, "four dashboards", ", ".join(f.name for f in files))
+    uids = set()
+    for path in files:
+        name = path.name
+        try:
+            d = json.loads(path.read_text())
+        except Exception as e:  # noqa: BLE001
+            R.fail(f"{name} parses as JSON", str(e))
+            continue
+        uids.add(d.get("uid"))
+        R.check(d.get("schemaVersion", 0) >= 39, f"{name}: schemaVersion is current (>= 39)", str(d.get("schemaVersion")))
+        R.check(d.get("id") is None and bool(d.get("uid")), f"{name}: no numeric id, a stable uid", d.get("uid"))
+        variables = {v["name"]: v for v in d["templating"]["list"]}
+        R.check(variables.get("datasource", {}).get("type") == "datasource"
+                and variables["datasource"].get("query") == "prometheus",
+                f"{name}: has the ${{datasource}} variable of type prometheus")
+        if d["uid"] != "partnercenter-exporter-health":
+            R.check({"customer", "product", "channel"} <= set(variables),
+                    f"{name}: template variables customer, product and channel", ", ".join(variables))
+        # Every data source reference is the variable (the built-in annotation source aside).
+        bad = []
+
+        def walk(node, where):
+            if isinstance(node, dict):
+                ds = node.get("datasource")
+                if isinstance(ds, dict) and ds.get("uid") not in ("${datasource}", "-- Grafana --"):
+                    bad.append(f"{where}: {ds}")
+                if isinstance(ds, str) and ds not in ("${datasource}", "$datasource"):
+                    bad.append(f"{where}: {ds}")
+                for k, v in node.items():
+                    walk(v, f"{where}.{k}")
+            elif isinstance(node, list):
+                for i, v in enumerate(node):
+                    walk(v, f"{where}[{i}]")
+
+        walk(d, name)
+        R.check(not bad, f"{name}: every query uses ${{datasource}}, no data source UID is hard-coded",
+                fail_detail="\n".join(bad[:5]))
+        exprs = [t["expr"] for p in d["panels"] for t in p.get("targets", []) if "expr" in t]
+        used = set(re.findall(r"\b[a-z]+:partnercenter_[a-z_]+:[a-z]+\b", "\n".join(exprs)))
+        R.check(used <= records, f"{name}: every recording rule it uses exists in rules.yml",
+                f"{len(used)} used", f"unknown: {sorted(used - records)}")
+        if d["uid"] != "partnercenter-exporter-health":
+            R.check(bool(used), f"{name}: panels use the recording rules")
+        ids = [p["id"] for p in d["panels"]]
+        R.check(len(ids) == len(set(ids)), f"{name}: panel ids are unique")
+    R.check(len(uids) == len(files), "dashboard uids are unique")
+
+    ds = load_yaml(GRAFANA / "provisioning" / "datasources" / "prometheus.yml")
+    if ds:
+        R.check(ds[0]["datasources"][0]["type"] == "prometheus", "datasource provisioning: a Prometheus data source")
+    dp = load_yaml(GRAFANA / "provisioning" / "dashboards" / "partnercenter.yml")
+    if dp:
+        path = dp[0]["providers"][0]["options"]["path"]
+        compose = (ROOT / "deploy" / "docker-compose.yml").read_text()
+        R.check(f"../grafana/dashboards:{path}" in compose,
+                "dashboard provisioning: the compose file mounts the dashboards where the provider reads them", path)
+
+
+# --------------------------------------------------------------------------------------------------
+def check_docker():
+    compose = load_yaml(ROOT / "deploy" / "docker-compose.yml")
+    if compose:
+        services = compose[0]["services"]
+        R.check({"exporter", "prometheus", "alertmanager", "grafana"} <= set(services),
+                "docker-compose.yml: exporter, prometheus, alertmanager and grafana")
+        R.check("--demo" in services["exporter"].get("command", []), "docker-compose.yml: the exporter runs in demo mode")
+        missing = []
+        for svc in services.values():
+            for v in svc.get("volumes", []):
+                src = v.split(":")[0]
+                if src.startswith("."):
+                    if not (ROOT / "deploy" / src).resolve().exists():
+                        missing.append(src)
+            build = svc.get("build")
+            if build:
+                ctx = (ROOT / "deploy" / build["context"]).resolve()
+                if not (ctx / build["dockerfile"]).exists():
+                    missing.append(f"{build['context']}/{build['dockerfile']}")
+        R.check(not missing, "docker-compose.yml: every mounted file and the Dockerfile exist", fail_detail=", ".join(missing))
+    if shutil.which("docker-compose"):
+        run("docker-compose config", ["docker-compose", "-f", "deploy/docker-compose.yml", "config", "-q"])
+    else:
+        R.skip("docker compose config", "no compose CLI; the YAML and its paths are checked above")
+    run("amtool check-config deploy/docker/alertmanager.yml",
+        ["amtool", "check-config", str(DOCKER / "alertmanager.yml")])
+
+    text = (DOCKER / "Dockerfile").read_text()
+    lines = [ln.strip() for ln in re.sub(r"\\\n", " ", text).splitlines() if ln.strip() and not ln.startswith("#")]
+    froms = [ln for ln in lines if ln.upper().startswith("FROM ")]
+    R.check(len(froms) >= 2, "Dockerfile: multi-stage", f"{len(froms)} stages")
+    final = lines[max(i for i, ln in enumerate(lines) if ln.upper().startswith("FROM ")):]
+    user = [ln.split()[1] for ln in final if ln.upper().startswith("USER ")]
+    R.check(bool(user) and user[-1].split(":")[0] not in ("root", "0"), "Dockerfile: the runtime image runs as non-root",
+            user and user[-1] or "")
+    hc = [ln for ln in final if ln.upper().startswith("HEALTHCHECK ")]
+    R.check(bool(hc) and "/-/healthy" in hc[0], "Dockerfile: HEALTHCHECK on /-/healthy")
+    R.check(not re.search(r"^ADD\s+https?://", text, re.M | re.I), "Dockerfile: downloads nothing with ADD")
+    run("hadolint deploy/docker/Dockerfile", ["hadolint", str(DOCKER / "Dockerfile")])
+    ignore = (ROOT / ".dockerignore").read_text().split()
+    R.check("target" in ignore and ".git" in ignore, ".dockerignore keeps target/ and .git out of the build context")
+
+
+# --------------------------------------------------------------------------------------------------
+def check_systemd():
+    unit = (SYSTEMD / "partnercenter-exporter.service").read_text()
+    for directive in ("ProtectSystem=strict", "StateDirectory=", "NoNewPrivileges=yes", "CapabilityBoundingSet="):
+        R.check(re.search(rf"^{re.escape(directive)}", unit, re.M) is not None, f"systemd unit: {directive}")
+    R.check(re.search(r"^(DynamicUser=yes|User=\S+)", unit, re.M) is not None, "systemd unit: a dedicated or dynamic user")
+    R.check("--auth.refresh-token-file=%S/partnercenter-exporter/" in unit,
+            "systemd unit: the rotated refresh token lives in the StateDirectory")
+    env = (SYSTEMD / "partnercenter-exporter.env.example").read_text()
+    bad = [ln for ln in env.splitlines() if ln.strip() and not ln.startswith("#")
+           and not re.match(r"PARTNERCENTER_[A-Z0-9_]+=", ln)]
+    R.check(not bad, "systemd env example: only PARTNERCENTER_* variables", fail_detail="\n".join(bad))
+    R.check("CLIENT_SECRET=" not in env and "REFRESH_TOKEN=" not in env,
+            "systemd env example: holds no secret (they come as credentials)")
+    if not shutil.which("systemd-analyze"):
+        R.skip("systemd-analyze verify", "systemd-analyze not installed")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        # The binary is not installed here: verify the unit with /bin/true in its place.
+        path = Path(tmp) / "partnercenter-exporter.service"
+        path.write_text(unit.replace("/usr/local/bin/partnercenter-exporter", "/bin/true"))
+        run("systemd-analyze verify partnercenter-exporter.service", ["systemd-analyze", "verify", str(path)])
+        p = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--threshold=20", str(path)],
+                           capture_output=True, text=True)
+        level = re.search(r"Overall exposure level for \S+: ([0-9.]+)", p.stdout)
+        R.check(p.returncode == 0, "systemd-analyze security: exposure level 2.0 or lower (on the 0-10 scale)",
+                level and level.group(1) or "", (level and level.group(0) or "") + p.stderr[-500:])
+
+
+def main():
+    for section in (check_prometheus, check_kubernetes, check_grafana, check_docker, check_systemd):
+        print(f"--- {section.__name__.replace('check_', '')}")
+        try:
+            section()
+        except Exception as e:  # noqa: BLE001 - a crash is one failure, the other sections still run
+            R.fail(f"{section.__name__} ran to the end", f"{type(e).__name__}: {e}")
+    print(f"check-deploy: {R.passed} passed, {R.failed} failed, {R.skipped} skipped")
+    return 1 if R.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# End-to-end check of the monitoring bundle with a real Prometheus:
+#
+#   1. start `partnercenter-exporter simulate` and the exporter pointed at it (E2E_MODE=simulate, the
+#      default; its /admin/state is the ground truth of (c)), or the exporter alone with --demo
+#      (E2E_MODE=demo; then (c) is checked against the exporter's /metrics only);
+#   2. start Prometheus on loopback with deploy/prometheus/prometheus.yml and rules.yml, changed only
+#      where a short run needs it (2s scrape and evaluation intervals, every `for:` set to 10s, the
+#      target pointed at the exporter, no Alertmanager) - see scripts/e2e_checks.py `config`;
+#   3. assert through the Prometheus HTTP API that (a) the target is up, (b) every recording rule
+#      and every query of every dashboard panel returns data, and (c) the low-utilization alert is
+#      pending or firing for exactly the customers that are under-used in the exporter's /metrics.
+#
+# Usage: scripts/e2e.sh [path/to/partnercenter-exporter]
+#   default binary: $PARTNERCENTER_EXPORTER_BIN, else target/debug/partnercenter-exporter
+# Environment: PROMETHEUS, PROMTOOL (default: from PATH), E2E_MODE=simulate|demo (default simulate),
+#   E2E_CUSTOMERS and E2E_SEED of the simulator (100, 1),
+#   E2E_TIMEOUT (seconds to wait for each condition, default 90), E2E_KEEP=1 keeps the work directory.
+#
+# Every process it starts is stopped on exit, whether the checks pass or not.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bin="${1:-${PARTNERCENTER_EXPORTER_BIN:-$root/target/debug/partnercenter-exporter}}"
+prometheus="${PROMETHEUS:-prometheus}"
+promtool="${PROMTOOL:-promtool}"
+mode="${E2E_MODE:-simulate}"
+timeout="${E2E_TIMEOUT:-90}"
+interval=2s
+
+fail_setup() {
+  echo "FAIL e2e setup: $*" >&2
+  echo "e2e: 0 passed, 1 failed"
+  exit 1
+}
+
+[[ -x "$bin" ]] || fail_setup "no exporter binary at $bin (build it with cargo build)"
+command -v "$prometheus" >/dev/null || fail_setup "prometheus not found (apt-get install prometheus)"
+command -v "$promtool" >/dev/null || fail_setup "promtool not found (apt-get install prometheus)"
+python3 -c 'import yaml' 2>/dev/null || fail_setup "python3 cannot import yaml (pip install pyyaml)"
+
+work="$(mktemp -d -t partnercenter-e2e.XXXXXX)"
+pids=()
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  if [[ $rc -ne 0 ]]; then
+    for log in "$work"/*.log; do
+      [[ -f "$log" ]] || continue
+      echo "----- last lines of $(basename "$log") -----"
+      tail -n 25 "$log"
+    done
+  fi
+  if [[ "${E2E_KEEP:-}" == 1 ]]; then
+    echo "e2e: kept $work"
+  else
+    rm -rf "$work"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_http() { # URL SECONDS: until the URL answers at all (any status), or fail
+  local url=$1 deadline=$((SECONDS + $2))
+  until python3 - "$url" <<'EOF' 2>/dev/null; do
+import sys, urllib.request, urllib.error
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=2)
+except urllib.error.HTTPError:
+    pass
+EOF
+    ((SECONDS < deadline)) || return 1
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || return 1; done
+    sleep 0.5
+  done
+}
+
+exporter_port="$(free_port)"
+prometheus_port="$(free_port)"
+exporter_flags=(--web.listen-address "127.0.0.1:$exporter_port" --collector.interval 5s --log.level info)
+state_url=""
+extra_checks=()
+
+case "$mode" in
+  demo)
+    echo "e2e: starting $bin --demo on 127.0.0.1:$exporter_port"
+    "$bin" --demo "${exporter_flags[@]}" >"$work/exporter.log" 2>&1 &
+    pids+=($!)
+    ;;
+  simulate)
+    # The simulator alone, with fake credentials chosen here, and the exporter pointed at it. The
+    # simulator's /admin/state names the customers it made under-used: the independent ground truth.
+    simulator_port="$(free_port)"
+    # Random 5xx answers, so that retries happen (each request is retried up to 5 times: a run
+    # fails only if 6 attempts in a row fail, about 1 in 15,000 at 0.2).
+    fail_rate="${E2E_FAIL_RATE:-0.2}"
+    extra_checks+=(--expect-retries)
+    tenant=00000000-0000-4000-8000-00000000e2e0
+    client=00000000-0000-4000-8000-00000000e2e1
+    printf '%s\n' "e2e-fake-client-secret" >"$work/client-secret"
+    printf '%s\n' "e2e-fake-refresh-token" >"$work/refresh-token"
+    chmod 600 "$work/client-secret" "$work/refresh-token"
+    echo "e2e: starting $bin simulate on 127.0.0.1:$simulator_port"
+    PARTNERCENTER_SIMULATOR_CLIENT_SECRET=e2e-fake-client-secret \
+      PARTNERCENTER_SIMULATOR_REFRESH_TOKEN=e2e-fake-refresh-token \
+      "$bin" simulate --listen-address "127.0.0.1:$simulator_port" --customers "${E2E_CUSTOMERS:-100}" \
+      --seed "${E2E_SEED:-1}" --tenant-id "$tenant" --client-id "$client" --fail-rate "$fail_rate" \
+      >"$work/simulator.log" 2>&1 &
+    pids+=($!)
+    sim="http://127.0.0.1:$simulator_port"
+    wait_http "$sim/admin/state" 30 || fail_setup "the simulator did not start (see simulator.log)"
+    state_url="$sim/admin/state"
+    echo "e2e: starting $bin on 127.0.0.1:$exporter_port against $sim"
+    "$bin" "${exporter_flags[@]}" --partnercenter.url "$sim" --auth.token-url "$sim/{tenant}/oauth2/token" \
+      --auth.tenant-id "$tenant" --auth.client-id "$client" \
+      --auth.client-secret-file "$work/client-secret" --auth.refresh-token-file "$work/refresh-token" \
+      >"$work/exporter.log" 2>&1 &
+    pids+=($!)
+    ;;
+  *) fail_setup "E2E_MODE must be demo or simulate, not $mode" ;;
+esac
+wait_http "http://127.0.0.1:$exporter_port/-/healthy" 30 || fail_setup "the exporter did not start (see exporter.log)"
+
+python3 "$root/scripts/e2e_checks.py" config --exporter "127.0.0.1:$exporter_port" --workdir "$work" \
+  --interval "$interval" --for 10s
+"$promtool" check config "$work/prometheus.yml" >"$work/promtool.log" 2>&1 \
+  || { cat "$work/promtool.log"; fail_setup "promtool check config failed on the derived configuration"; }
+
+echo "e2e: starting $prometheus on 127.0.0.1:$prometheus_port"
+"$prometheus" --config.file "$work/prometheus.yml" --storage.tsdb.path "$work/data" \
+  --web.listen-address "127.0.0.1:$prometheus_port" --log.level warn >"$work/prometheus.log" 2>&1 &
+pids+=($!)
+wait_http "http://127.0.0.1:$prometheus_port/-/ready" 30 || fail_setup "Prometheus did not start (see prometheus.log)"
+
+started=$SECONDS
+check_args=(check --prometheus "http://127.0.0.1:$prometheus_port" --exporter "http://127.0.0.1:$exporter_port"
+  --timeout "$timeout")
+[[ -n "$state_url" ]] && check_args+=(--state-url "$state_url")
+check_args+=("${extra_checks[@]}")
+# In the background and waited for, so that an INT or TERM stops the run (and the trap cleans up) at once.
+python3 "$root/scripts/e2e_checks.py" "${check_args[@]}" &
+checker=$!
+pids+=("$checker")
+rc=0
+wait "$checker" || rc=$?
+echo "e2e: checks took $((SECONDS - started))s"
+exit "$rc"
