@@ -161,5 +161,6 @@ checker=$!
 pids+=("$checker")
 rc=0
 wait "$checker" || rc=$?
-echo "e2e: checks took $((SECONDS - started))s"
+# On stderr, so that the checker's "e2e: N passed, M failed" stays the closing line of stdout.
+echo "e2e: checks took $((SECONDS - started))s" >&2
 exit "$rc"
