@@ -150,7 +150,6 @@ echo "e2e: starting $prometheus on 127.0.0.1:$prometheus_port"
 pids+=($!)
 wait_http "http://127.0.0.1:$prometheus_port/-/ready" 30 || fail_setup "Prometheus did not start (see prometheus.log)"
 
-started=$SECONDS
 check_args=(check --prometheus "http://127.0.0.1:$prometheus_port" --exporter "http://127.0.0.1:$exporter_port"
   --timeout "$timeout")
 [[ -n "$state_url" ]] && check_args+=(--state-url "$state_url")
@@ -161,6 +160,4 @@ checker=$!
 pids+=("$checker")
 rc=0
 wait "$checker" || rc=$?
-# On stderr, so that the checker's "e2e: N passed, M failed" stays the closing line of stdout.
-echo "e2e: checks took $((SECONDS - started))s" >&2
 exit "$rc"
