@@ -80,7 +80,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for c in &snapshot.collectors {
             if let Some(d) = &c.data {
                 rows += d.rows;
-                bytes += d.text.len();
+                bytes += d.text_len;
                 gzip += d.gzip.len();
             }
             if let Some(run) = &c.last_run {

@@ -118,7 +118,7 @@ pub async fn collect_once(config: &Config) -> Result<(Vec<u8>, bool), AppError> 
     let mut out = scheduler.metrics().encode();
     for collector in &snapshot.collectors {
         if let Some(data) = &collector.data {
-            out.extend_from_slice(&data.text);
+            out.extend_from_slice(&data.text());
         }
     }
     let ok = snapshot.collectors.iter().all(|c| c.healthy());
