@@ -24,7 +24,7 @@ K8S = ROOT / "deploy" / "kubernetes"
 DOCKER = ROOT / "deploy" / "docker"
 SYSTEMD = ROOT / "deploy" / "systemd"
 GRAFANA = ROOT / "grafana"
-DOCS = ROOT / "docs" / "monitoring.md"
+DOCS = ROOT / "README.md"
 JOB = "partnercenter-exporter"
 
 
@@ -111,7 +111,7 @@ def check_prometheus():
                 fail_detail=f"missing: {missing or ''} severity={labels.get('severity')} for={a.get('for')}")
         anchor = ann.get("runbook_url", "").split("#")[-1]
         R.check(re.search(rf"^#+ {a['alert']}\s*$", docs, re.M) and anchor == a["alert"].lower(),
-                f"alert {a['alert']} has its runbook section in docs/monitoring.md",
+                f"alert {a['alert']} has its runbook section in README.md",
                 fail_detail=f"need a heading '#### {a['alert']}' and runbook_url ending in #{a['alert'].lower()}")
     tests = (PROM / "rules.test.yml").read_text()
     for a in alerts:
