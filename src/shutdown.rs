@@ -8,14 +8,15 @@ pub fn on_signal() -> CancellationToken {
     let token = CancellationToken::new();
     let cancel = token.clone();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        signal().await;
         tracing::info!("shutdown signal received; finishing in-flight scrapes");
         cancel.cancel();
     });
     token
 }
 
-async fn wait_for_signal() {
+/// Resolves on the first SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+pub async fn signal() {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::error!(error = %e, "cannot listen for SIGINT");

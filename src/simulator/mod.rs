@@ -492,38 +492,10 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         customers,
         "simulated Partner Center listening; these are fake, simulated credentials, valid only against this simulator"
     );
-    shutdown_signal().await;
+    crate::shutdown::signal().await;
     tracing::info!("shutting down the simulated Partner Center");
     simulator
         .shutdown()
         .await
         .context("the simulator's server failed")
-}
-
-/// Resolves on SIGINT or (on Unix) SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for SIGINT");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
 }
