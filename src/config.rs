@@ -846,18 +846,19 @@ mod tests {
     fn the_readme_documents_every_flag_with_its_environment_variable() {
         use clap::CommandFactory;
         let readme = include_str!("../README.md");
-        for arg in Cli::command().get_arguments() {
+        let command = Cli::command();
+        let simulate = command
+            .find_subcommand("simulate")
+            .expect("the simulate subcommand exists");
+        for arg in command.get_arguments().chain(simulate.get_arguments()) {
             let Some(long) = arg.get_long() else { continue };
             if matches!(long, "help" | "version") {
                 continue;
             }
             assert!(readme.contains(&format!("`--{long}`")), "README lacks --{long}");
-            if !long.starts_with("no-collector.") {
-                assert!(
-                    readme.contains(&format!("`{}`", env_name(long))),
-                    "README lacks {}",
-                    env_name(long)
-                );
+            if let Some(env) = arg.get_env() {
+                let env = env.to_string_lossy();
+                assert!(readme.contains(&format!("`{env}`")), "README lacks {env}");
             }
         }
     }
