@@ -128,6 +128,73 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if let (Some(now), Some(peak)) = (memory_mib("VmRSS:"), memory_mib("VmHWM:")) {
             println!("exporter memory      {now:.0} MiB resident after the scrapes, {peak:.0} MiB peak");
         }
+
+        // The simulator's own throughput, so that it is known not to be a benchmark's bottleneck:
+        // per-customer usage requests from 32 concurrent clients for three seconds.
+        let token: serde_json::Value = client
+            .post(format!("{base}/bench-partner/oauth2/token"))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("client_id", "bench-app"),
+                ("client_secret", "bench-secret"),
+                (
+                    "refresh_token",
+                    std::fs::read_to_string(dir.path().join("refresh"))?.trim(),
+                ),
+                ("resource", base.as_str()),
+            ])
+            .send()
+            .await?
+            .json()
+            .await?;
+        let bearer = token["access_token"].as_str().unwrap_or_default().to_owned();
+        let customers_page: serde_json::Value = client
+            .get(format!("{base}/v1/customers?size=500"))
+            .bearer_auth(&bearer)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let ids: Vec<String> = customers_page["items"]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|c| c["id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !ids.is_empty() {
+            let deadline = Instant::now() + Duration::from_secs(3);
+            let workers = (0..32).map(|w| {
+                let (client, base, bearer, ids) = (client.clone(), base.clone(), bearer.clone(), ids.clone());
+                tokio::spawn(async move {
+                    let mut done = 0u64;
+                    let mut i = w;
+                    while Instant::now() < deadline {
+                        let id = &ids[i % ids.len()];
+                        let ok = client
+                            .get(format!("{base}/v1/customers/{id}/analytics/licenses/usage"))
+                            .bearer_auth(&bearer)
+                            .send()
+                            .await
+                            .is_ok_and(|r| r.status().is_success());
+                        done += u64::from(ok);
+                        i += 32;
+                    }
+                    done
+                })
+            });
+            let mut total = 0;
+            for worker in workers {
+                total += worker.await.unwrap_or(0);
+            }
+            println!(
+                "simulator            {:.0} per-customer requests/s (32 concurrent clients, same 2 cores)",
+                total as f64 / 3.0
+            );
+        }
+
         shutdown.cancel();
         let _ = simulator.kill();
         let _ = simulator.wait();
