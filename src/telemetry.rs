@@ -10,9 +10,12 @@ pub fn init(level: &str, format: LogFormat) -> Result<(), ConfigError> {
         flag: "--log.level",
         message: format!("'{level}' is not a level (error, warn, info, debug, trace) or filter ({e})"),
     })?;
+    use std::io::IsTerminal;
+    // Colours only for a person at a terminal, not in journald, container logs or files.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     // A second initialisation (tests) is harmless: the first subscriber stays.
     let _ = match format {
         LogFormat::Text => builder.try_init(),
