@@ -139,8 +139,10 @@ pub async fn demo_config(args: ExporterArgs) -> Result<(Config, Demo), AppError>
         .await
         .map_err(AppError::Simulator)?;
     let simulator = RunningSimulator::start(
+        // Figures drift a little every minute, so that dashboards move.
         SimulateArgs {
             customers: args.demo_customers,
+            drift: Some(std::time::Duration::from_secs(60)),
             ..SimulateArgs::default()
         },
         listener,
