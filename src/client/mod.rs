@@ -259,7 +259,10 @@ impl PartnerCenterClient {
     }
 
     /// A commercial listing: `top`/`skip` on the first request, then `@nextLink` until it is
-    /// null, absent, or a page comes back empty.
+    /// null, absent, or a page comes back empty. The shape of a real `@nextLink` is not
+    /// documented (only `null` is shown), so when a page carries none although `TotalCount` says
+    /// more rows exist, the listing goes on with `skip` = the rows received so far, the paging the
+    /// docs describe for `top`/`skip`. Without a `TotalCount` the exporter does not guess.
     async fn commercial<W, R>(
         &self,
         endpoint: &'static str,
@@ -271,24 +274,28 @@ impl PartnerCenterClient {
         W: DeserializeOwned,
     {
         let correlation_id = self.correlation_id();
-        let mut url = paging::api_url(&self.config.base_url, path);
         let top = self.config.page_size.to_string();
-        let mut pairs = vec![("top", top.as_str()), ("skip", "0")];
-        let optional = [
-            ("filter", &query.filter),
-            ("groupby", &query.groupby),
-            ("processedDateTime", &query.processed_date_time),
-        ];
-        for (name, value) in optional {
-            if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
-                pairs.push((name, value));
+        let page_url = |skip: usize| {
+            let mut url = paging::api_url(&self.config.base_url, path);
+            let skip = skip.to_string();
+            let mut pairs = vec![("top", top.as_str()), ("skip", skip.as_str())];
+            let optional = [
+                ("filter", &query.filter),
+                ("groupby", &query.groupby),
+                ("processedDateTime", &query.processed_date_time),
+            ];
+            for (name, value) in optional {
+                if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+                    pairs.push((name, value));
+                }
             }
-        }
-        paging::append_query(&mut url, &pairs);
+            paging::append_query(&mut url, &pairs);
+            url
+        };
 
         let mut guard = paging::PageGuard::new(self.config.max_pages);
         let mut rows = Vec::new();
-        let mut next = Some(url);
+        let mut next = Some(page_url(0));
         while let Some(url) = next.take() {
             guard
                 .visit(url.as_str().to_owned())
@@ -306,6 +313,9 @@ impl PartnerCenterClient {
                 let resolved = paging::resolve_next_link(&url, &self.config.base_url, &link)
                     .map_err(|detail| paging_error(endpoint, &url, detail))?;
                 next = Some(resolved);
+            } else if page.total_count.is_some_and(|total| (rows.len() as f64) < total) {
+                tracing::debug!(endpoint, rows = rows.len(), total = ?page.total_count, "no @nextLink although TotalCount says more rows exist; continuing with skip");
+                next = Some(page_url(rows.len()));
             }
         }
         Ok(rows)

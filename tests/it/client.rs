@@ -522,6 +522,56 @@ async fn commercial_paging_follows_relative_and_absolute_next_links_to_the_end()
 }
 
 #[tokio::test]
+async fn without_a_next_link_paging_goes_on_with_skip_while_total_count_says_rows_remain() {
+    let h = Harness::start().await;
+    h.mount_token().await;
+    let row =
+        |n: u32| json!({"customerTenantId": format!("C{n}"), "licensesActive": n, "licensesQualified": 10});
+    // The real shape of @nextLink is undocumented: this service never sends one.
+    for (skip, rows) in [
+        ("0", vec![row(1), row(2)]),
+        ("2", vec![row(3), row(4)]),
+        ("4", vec![row(5)]),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(USAGE_PATH))
+            .and(query_param("top", "2"))
+            .and(query_param("skip", skip))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Value": rows, "TotalCount": 5})))
+            .expect(1)
+            .mount(&h.server)
+            .await;
+    }
+    let rows = h
+        .client
+        .commercial_usage(&AnalyticsQuery::default())
+        .await
+        .unwrap();
+    let tenants: Vec<_> = rows.iter().map(|r| r.customer_tenant_id.as_str()).collect();
+    assert_eq!(tenants, ["c1", "c2", "c3", "c4", "c5"]);
+}
+
+#[tokio::test]
+async fn without_a_next_link_or_a_total_count_paging_stops_after_the_page() {
+    let h = Harness::start().await;
+    h.mount_token().await;
+    Mock::given(method("GET"))
+        .and(path(USAGE_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"Value": [{"customerTenantId": "C1", "licensesActive": 1, "licensesQualified": 2}]}),
+        ))
+        .expect(1)
+        .mount(&h.server)
+        .await;
+    let rows = h
+        .client
+        .commercial_usage(&AnalyticsQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+}
+
+#[tokio::test]
 async fn customers_paging_follows_links_next_and_sends_the_continuation_token() {
     let h = Harness::start().await;
     h.mount_token().await;
