@@ -116,7 +116,7 @@ pub struct ExporterArgs {
         help_heading = "Partner Center"
     )]
     pub cloud: Cloud,
-    /// Partner Center API base URL [default: the --cloud preset's, https://api.partnercenter.microsoft.com].
+    /// Partner Center API base URL [default: the --cloud preset's API host, for public: api.partnercenter.microsoft.com].
     #[arg(
         long = "partnercenter.url",
         env = "PARTNERCENTER_PARTNERCENTER_URL",
@@ -273,7 +273,7 @@ pub struct ExporterArgs {
         help_heading = "Authentication"
     )]
     pub auth_resource: Option<String>,
-    /// v2 scope [default: <resource>/user_impersonation offline_access; <resource>/.default for app-only].
+    /// v2 scope [default: RESOURCE/user_impersonation offline_access; RESOURCE/.default for app-only].
     #[arg(
         long = "auth.scope",
         env = "PARTNERCENTER_AUTH_SCOPE",
