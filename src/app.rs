@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -98,7 +99,12 @@ impl App {
             CollectorMode::Interval => Some(tokio::spawn(
                 self.scheduler.clone().run_interval(shutdown.child_token()),
             )),
-            CollectorMode::Scrape => None,
+            CollectorMode::Scrape => {
+                // Warm up: start the first run now rather than at the first scrape, so that
+                // /-/ready (which Kubernetes may gate scraping on) can turn 200 without a scrape.
+                self.scheduler.refresh_for_scrape(Duration::ZERO).await;
+                None
+            }
         };
         let server = axum::serve(self.listener, router(self.state))
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())

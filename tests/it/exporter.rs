@@ -585,3 +585,21 @@ async fn every_request_of_one_run_carries_the_same_correlation_id_and_a_fresh_re
         assert!(header(r, "ms-partnercenter-application").starts_with("partnercenter-exporter/"));
     }
 }
+
+#[tokio::test]
+async fn scrape_mode_collects_once_at_start_so_it_becomes_ready_without_a_scrape() {
+    let server = upstream().await;
+    mount_default_data(&server, &[CUSTOMER_A]).await;
+    let secrets = secrets();
+    let running = Running::start(&config(&server, &secrets, &["--collector.mode=scrape"])).await;
+    wait_ready(&running).await;
+    let usage_calls = server
+        .received_requests()
+        .await
+        .expect("recording on")
+        .iter()
+        .filter(|r| r.url.path() == USAGE_PATH)
+        .count();
+    assert_eq!(usage_calls, 1, "one warm-up run, no scrape needed");
+    running.stop().await;
+}
