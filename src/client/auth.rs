@@ -329,10 +329,10 @@ impl TokenSource {
         if let Some(token) = self.fresh_cached() {
             return Ok(token);
         }
-        if self.renewals.load(Ordering::Acquire) != seen {
-            if let Some(err) = &renewal.last_error {
-                return Err(err.clone());
-            }
+        if self.renewals.load(Ordering::Acquire) != seen
+            && let Some(err) = &renewal.last_error
+        {
+            return Err(err.clone());
         }
         let result = self.renew(&mut renewal).await;
         let token = match result {
@@ -364,10 +364,10 @@ impl TokenSource {
                 return Err(err);
             }
         };
-        if self.config.mode == AuthMode::AppUser {
-            if let Some(new) = granted.refresh_token {
-                self.store_refresh_token(renewal, new).await;
-            }
+        if self.config.mode == AuthMode::AppUser
+            && let Some(new) = granted.refresh_token
+        {
+            self.store_refresh_token(renewal, new).await;
         }
         // A margin larger than the lifetime would renew on every call; keep half the lifetime.
         let margin = self.config.refresh_margin.min(granted.lifetime / 2);
@@ -581,10 +581,10 @@ impl TokenSource {
             modified: meta.modified().ok(),
             len: meta.len(),
         };
-        if let Some(cached) = self.lock_cached().as_ref() {
-            if cached.stamp == Some(stamp) {
-                return Ok(cached.token.clone());
-            }
+        if let Some(cached) = self.lock_cached().as_ref()
+            && cached.stamp == Some(stamp)
+        {
+            return Ok(cached.token.clone());
         }
         let text = tokio::fs::read_to_string(path)
             .await

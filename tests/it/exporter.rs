@@ -58,6 +58,21 @@ async fn mount_default_data(server: &MockServer, customers: &[&str]) {
     .await;
 }
 
+/// Serve one usage row after `delay`: a run that takes a while.
+async fn mount_slow_usage(server: &MockServer, delay: Duration) {
+    Mock::given(method("GET"))
+        .and(path(USAGE_PATH))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(commercial_page(vec![usage_row(
+                    CUSTOMER_A, "A", PRODUCT, "EXO", 1, 2,
+                )]))
+                .set_delay(delay),
+        )
+        .mount(server)
+        .await;
+}
+
 fn data_lines(text: &str) -> String {
     let data_families = [
         "partnercenter_licenses_",
@@ -228,17 +243,7 @@ async fn a_failing_collector_keeps_its_last_good_data_and_the_others_are_unaffec
 #[tokio::test]
 async fn concurrent_scrapes_in_scrape_mode_share_one_run() {
     let server = upstream().await;
-    Mock::given(method("GET"))
-        .and(path(USAGE_PATH))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(commercial_page(vec![usage_row(
-                    CUSTOMER_A, "A", PRODUCT, "EXO", 1, 2,
-                )]))
-                .set_delay(Duration::from_millis(300)),
-        )
-        .mount(&server)
-        .await;
+    mount_slow_usage(&server, Duration::from_millis(300)).await;
     let secrets = secrets();
     let running = Running::start(&config(
         &server,
@@ -287,17 +292,7 @@ async fn concurrent_scrapes_in_scrape_mode_share_one_run() {
 #[tokio::test]
 async fn a_scrape_that_cannot_wait_gets_the_current_snapshot_while_the_run_goes_on() {
     let server = upstream().await;
-    Mock::given(method("GET"))
-        .and(path(USAGE_PATH))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(commercial_page(vec![usage_row(
-                    CUSTOMER_A, "A", PRODUCT, "EXO", 1, 2,
-                )]))
-                .set_delay(Duration::from_millis(1500)),
-        )
-        .mount(&server)
-        .await;
+    mount_slow_usage(&server, Duration::from_millis(1500)).await;
     let secrets = secrets();
     let running = Running::start(&config(
         &server,
@@ -329,17 +324,7 @@ async fn a_scrape_that_cannot_wait_gets_the_current_snapshot_while_the_run_goes_
 #[tokio::test]
 async fn ready_answers_503_until_the_first_collection_produced_data() {
     let server = upstream().await;
-    Mock::given(method("GET"))
-        .and(path(USAGE_PATH))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(commercial_page(vec![usage_row(
-                    CUSTOMER_A, "A", PRODUCT, "EXO", 1, 2,
-                )]))
-                .set_delay(Duration::from_millis(500)),
-        )
-        .mount(&server)
-        .await;
+    mount_slow_usage(&server, Duration::from_millis(500)).await;
     let secrets = secrets();
     let running = Running::start(&config(
         &server,
