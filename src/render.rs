@@ -206,159 +206,136 @@ pub const DEPLOYMENT_LABELS: [&str; 6] = [
 const PARTNER_DEPLOYMENT_LABELS: [&str; 2] = ["service_code", "channel"];
 const PARTNER_USAGE_LABELS: [&str; 3] = ["service_code", "workload_name", "channel"];
 
-fn write_families<R, const N: usize>(
+/// Write one dataset: its rows reduced to unique label sets, then each family's series. Returns
+/// the rows received, the series written, and the newest `processedDateTime`.
+fn write_dataset<'r, R, const N: usize>(
     out: &mut Sink,
-    unique: &[([&str; N], &R)],
+    rows: &'r [R],
     label_names: &[&str; N],
+    labels: impl Fn(&'r R) -> [&'r str; N],
+    processed: fn(&R) -> Option<DateTime<Utc>>,
     families: &[Family<R>],
-) {
-    for family in families {
-        if unique.is_empty() {
-            continue;
-        }
-        write_header(&mut out.buf, family);
-        for (labels, row) in unique {
-            write_series(
-                &mut out.buf,
-                family.name,
-                label_names,
-                labels,
-                (family.value)(row),
-            );
-            out.maybe_flush();
+) -> (usize, usize, Option<DateTime<Utc>>) {
+    let unique = dedup(rows, labels, processed);
+    if !unique.is_empty() {
+        for family in families {
+            write_header(&mut out.buf, family);
+            for (labels, row) in &unique {
+                write_series(
+                    &mut out.buf,
+                    family.name,
+                    label_names,
+                    labels,
+                    (family.value)(row),
+                );
+                out.maybe_flush();
+            }
         }
     }
-}
-
-fn newest<R>(rows: &[R], processed: impl Fn(&R) -> Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
-    rows.iter().filter_map(processed).max()
+    (rows.len(), unique.len(), rows.iter().filter_map(processed).max())
 }
 
 /// Encode a dataset to exposition text, compressed, once.
 pub fn render(dataset: &Dataset) -> RenderedData {
     let mut out = Sink::new();
     let (rows, series, processed_at) = match dataset {
-        Dataset::Usage(rows) => {
-            let unique = dedup(
-                rows,
-                |r| {
-                    [
-                        &r.customer_tenant_id,
-                        &r.customer_name,
-                        &r.product_id,
-                        &r.product_name,
-                        &r.workload_code,
-                        &r.workload_name,
-                        &r.service_code,
-                        &r.channel,
-                    ]
-                    .map(String::as_str)
+        Dataset::Usage(rows) => write_dataset(
+            &mut out,
+            rows,
+            &USAGE_LABELS,
+            |r| {
+                [
+                    &r.customer_tenant_id,
+                    &r.customer_name,
+                    &r.product_id,
+                    &r.product_name,
+                    &r.workload_code,
+                    &r.workload_name,
+                    &r.service_code,
+                    &r.channel,
+                ]
+                .map(String::as_str)
+            },
+            |r| r.processed_at,
+            &[
+                Family {
+                    name: "partnercenter_licenses_active",
+                    help: "Licenses of the workload used in the last 28 days (Partner Center licensesActive).",
+                    value: |r: &UsageRow| r.licenses_active,
                 },
-                |r| r.processed_at,
-            );
-            write_families(
-                &mut out,
-                &unique,
-                &USAGE_LABELS,
-                &[
-                    Family {
-                        name: "partnercenter_licenses_active",
-                        help: "Licenses of the workload used in the last 28 days (Partner Center licensesActive).",
-                        value: |r: &UsageRow| r.licenses_active,
-                    },
-                    Family {
-                        name: "partnercenter_licenses_qualified",
-                        help: "Licenses entitled to use the workload (Partner Center licensesQualified).",
-                        value: |r: &UsageRow| r.licenses_qualified,
-                    },
-                ],
-            );
-            (rows.len(), unique.len(), newest(rows, |r| r.processed_at))
-        }
-        Dataset::Deployment(rows) => {
-            let unique = dedup(
-                rows,
-                |r| {
-                    [
-                        &r.customer_tenant_id,
-                        &r.customer_name,
-                        &r.product_id,
-                        &r.product_name,
-                        &r.service_code,
-                        &r.channel,
-                    ]
-                    .map(String::as_str)
+                Family {
+                    name: "partnercenter_licenses_qualified",
+                    help: "Licenses entitled to use the workload (Partner Center licensesQualified).",
+                    value: |r: &UsageRow| r.licenses_qualified,
                 },
-                |r| r.processed_at,
-            );
-            write_families(
-                &mut out,
-                &unique,
-                &DEPLOYMENT_LABELS,
-                &[
-                    Family {
-                        name: "partnercenter_licenses_deployed",
-                        help: "Licenses assigned to users (Partner Center licensesDeployed).",
-                        value: |r: &DeploymentRow| r.licenses_deployed,
-                    },
-                    Family {
-                        name: "partnercenter_licenses_sold",
-                        help: "Licenses sold (Partner Center licensesSold).",
-                        value: |r: &DeploymentRow| r.licenses_sold,
-                    },
-                ],
-            );
-            (rows.len(), unique.len(), newest(rows, |r| r.processed_at))
-        }
-        Dataset::PartnerDeployment(rows) => {
-            let unique = dedup(
-                rows,
-                |r| [r.service_code.as_str(), r.channel.as_str()],
-                |r| r.processed_at,
-            );
-            write_families(
-                &mut out,
-                &unique,
-                &PARTNER_DEPLOYMENT_LABELS,
-                &[
-                    Family {
-                        name: "partnercenter_prorated_deployment_percent",
-                        help: "Prorated share of sold licenses that are deployed, across all customers, as Partner Center reports it (proratedDeploymentPercent; its scale, 0-1 or 0-100, is not documented).",
-                        value: |r: &PartnerDeploymentRow| r.prorated_deployment_percent,
-                    },
-                    Family {
-                        name: "partnercenter_partner_licenses_sold",
-                        help: "Licenses sold across all customers of the partner (Partner Center licensesSold).",
-                        value: |r: &PartnerDeploymentRow| r.licenses_sold,
-                    },
-                ],
-            );
-            (rows.len(), unique.len(), newest(rows, |r| r.processed_at))
-        }
-        Dataset::PartnerUsage(rows) => {
-            let unique = dedup(
-                rows,
-                |r| {
-                    [
-                        r.service_code.as_str(),
-                        r.workload_name.as_str(),
-                        r.channel.as_str(),
-                    ]
+            ],
+        ),
+        Dataset::Deployment(rows) => write_dataset(
+            &mut out,
+            rows,
+            &DEPLOYMENT_LABELS,
+            |r| {
+                [
+                    &r.customer_tenant_id,
+                    &r.customer_name,
+                    &r.product_id,
+                    &r.product_name,
+                    &r.service_code,
+                    &r.channel,
+                ]
+                .map(String::as_str)
+            },
+            |r| r.processed_at,
+            &[
+                Family {
+                    name: "partnercenter_licenses_deployed",
+                    help: "Licenses assigned to users (Partner Center licensesDeployed).",
+                    value: |r: &DeploymentRow| r.licenses_deployed,
                 },
-                |r| r.processed_at,
-            );
-            write_families(
-                &mut out,
-                &unique,
-                &PARTNER_USAGE_LABELS,
-                &[Family {
-                    name: "partnercenter_prorated_licenses_usage_percent",
-                    help: "Prorated share of qualified licenses that are active for the workload, across all customers, as Partner Center reports it (proratedLicensesUsagePercent; its scale, 0-1 or 0-100, is not documented).",
-                    value: |r: &PartnerUsageRow| r.prorated_licenses_usage_percent,
-                }],
-            );
-            (rows.len(), unique.len(), newest(rows, |r| r.processed_at))
-        }
+                Family {
+                    name: "partnercenter_licenses_sold",
+                    help: "Licenses sold (Partner Center licensesSold).",
+                    value: |r: &DeploymentRow| r.licenses_sold,
+                },
+            ],
+        ),
+        Dataset::PartnerDeployment(rows) => write_dataset(
+            &mut out,
+            rows,
+            &PARTNER_DEPLOYMENT_LABELS,
+            |r| [r.service_code.as_str(), r.channel.as_str()],
+            |r| r.processed_at,
+            &[
+                Family {
+                    name: "partnercenter_prorated_deployment_percent",
+                    help: "Prorated share of sold licenses that are deployed, across all customers, as Partner Center reports it (proratedDeploymentPercent; its scale, 0-1 or 0-100, is not documented).",
+                    value: |r: &PartnerDeploymentRow| r.prorated_deployment_percent,
+                },
+                Family {
+                    name: "partnercenter_partner_licenses_sold",
+                    help: "Licenses sold across all customers of the partner (Partner Center licensesSold).",
+                    value: |r: &PartnerDeploymentRow| r.licenses_sold,
+                },
+            ],
+        ),
+        Dataset::PartnerUsage(rows) => write_dataset(
+            &mut out,
+            rows,
+            &PARTNER_USAGE_LABELS,
+            |r| {
+                [
+                    r.service_code.as_str(),
+                    r.workload_name.as_str(),
+                    r.channel.as_str(),
+                ]
+            },
+            |r| r.processed_at,
+            &[Family {
+                name: "partnercenter_prorated_licenses_usage_percent",
+                help: "Prorated share of qualified licenses that are active for the workload, across all customers, as Partner Center reports it (proratedLicensesUsagePercent; its scale, 0-1 or 0-100, is not documented).",
+                value: |r: &PartnerUsageRow| r.prorated_licenses_usage_percent,
+            }],
+        ),
     };
     let (text_len, gzip) = out.finish();
     RenderedData {
