@@ -268,23 +268,11 @@ async fn concurrent_scrapes_in_scrape_mode_share_one_run() {
             Some(2.0)
         );
     }
-    let usage_calls = server
-        .received_requests()
-        .await
-        .expect("recording on")
-        .iter()
-        .filter(|r| r.url.path() == USAGE_PATH)
-        .count();
+    let usage_calls = requests_to(&server, USAGE_PATH).await;
     assert_eq!(usage_calls, 1, "five concurrent scrapes share one run");
     // Fresh data: the next scrape does not call Partner Center again.
     running.metrics().await;
-    let usage_calls_after = server
-        .received_requests()
-        .await
-        .expect("recording on")
-        .iter()
-        .filter(|r| r.url.path() == USAGE_PATH)
-        .count();
+    let usage_calls_after = requests_to(&server, USAGE_PATH).await;
     assert_eq!(usage_calls_after, 1);
     running.stop().await;
 }
@@ -578,13 +566,7 @@ async fn scrape_mode_collects_once_at_start_so_it_becomes_ready_without_a_scrape
     let secrets = secrets();
     let running = Running::start(&config(&server, &secrets, &["--collector.mode=scrape"])).await;
     wait_ready(&running).await;
-    let usage_calls = server
-        .received_requests()
-        .await
-        .expect("recording on")
-        .iter()
-        .filter(|r| r.url.path() == USAGE_PATH)
-        .count();
+    let usage_calls = requests_to(&server, USAGE_PATH).await;
     assert_eq!(usage_calls, 1, "one warm-up run, no scrape needed");
     running.stop().await;
 }

@@ -98,6 +98,15 @@ pub async fn serve_json(server: &MockServer, route: &str, body: Value) {
         .await;
 }
 
+/// How many requests `server` received for `route`.
+pub async fn requests_to(server: &MockServer, route: &str) -> usize {
+    let requests = server
+        .received_requests()
+        .await
+        .expect("wiremock records requests");
+    requests.iter().filter(|r| r.url.path() == route).count()
+}
+
 /// Files holding the (fake) client secret and refresh token.
 pub struct Secrets {
     /// Kept so the directory lives as long as the test.
