@@ -26,6 +26,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::http::{Overflow, read_body, transport_detail};
+use super::redact::Redactor;
 use super::{ApiObserver, endpoint, wire};
 
 /// Which grant the exporter uses.
@@ -113,6 +114,18 @@ pub enum AuthError {
         /// `error: first line of error_description`.
         detail: String,
     },
+    /// The sign-in service answered with a redirect. The token request carries the client secret
+    /// and the refresh token, so it is never sent on to wherever the redirect points.
+    #[error(
+        "the sign-in service {url} answered HTTP {status} redirecting to {location}; the token request \
+         carries the client secret and is not sent on to another address: check --auth.token-url"
+    )]
+    Redirected {
+        url: String,
+        status: u16,
+        /// The host (and port) the redirect pointed at, or a note that it named none.
+        location: String,
+    },
     /// The sign-in service did not answer in time.
     #[error("the sign-in service {url} did not answer within {timeout:?}; check network access to it")]
     Timeout { url: String, timeout: Duration },
@@ -162,6 +175,8 @@ pub struct TokenSource {
     renewal: tokio::sync::Mutex<Renewal>,
     /// Finished renewals, so a caller that queued behind a renewal can tell one happened.
     renewals: AtomicU64,
+    /// Every secret this source has held, to blank out of quoted upstream text.
+    redactor: Arc<Redactor>,
 }
 
 #[derive(Clone)]
@@ -255,10 +270,20 @@ impl TokenSource {
         let http = reqwest::Client::builder()
             .connect_timeout(config.timeout)
             .user_agent(concat!("partnercenter-exporter/", env!("CARGO_PKG_VERSION")))
+            // A redirected POST would carry the client secret and refresh token to its target.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| AuthError::Config(format!("cannot build the HTTP client: {e}")))?;
         let refresh_token = config.refresh_token.clone();
+        let redactor = Arc::new(Redactor::default());
+        for secret in [&config.client_secret, &config.refresh_token, &config.access_token]
+            .into_iter()
+            .flatten()
+        {
+            redactor.remember(secret);
+        }
         Ok(Self {
+            redactor,
             config,
             observer,
             http,
@@ -269,6 +294,12 @@ impl TokenSource {
             }),
             renewals: AtomicU64::new(0),
         })
+    }
+
+    /// `text` with every secret this source has held, and anything shaped like a token, blanked
+    /// out: for upstream text quoted in errors.
+    pub fn redact(&self, text: &str) -> String {
+        self.redactor.redact(text)
     }
 
     /// The grant this source uses (the client words its 401/403 errors by it).
@@ -364,9 +395,11 @@ impl TokenSource {
                 return Err(err);
             }
         };
+        self.redactor.remember(&granted.access_token);
         if self.config.mode == AuthMode::AppUser
             && let Some(new) = granted.refresh_token
         {
+            self.redactor.remember(&new);
             self.store_refresh_token(renewal, new).await;
         }
         // A margin larger than the lifetime would renew on every call; keep half the lifetime.
@@ -420,6 +453,14 @@ impl TokenSource {
             Err(e) => return Err(self.transport_error(url, e)),
         };
         let status = response.status();
+        if status.is_redirection() {
+            self.observer.request(endpoint::TOKEN, status.as_str());
+            return Err(AuthError::Redirected {
+                url,
+                status: status.as_u16(),
+                location: super::http::location_host(response.headers()),
+            });
+        }
         let body = match read_body(response, MAX_TOKEN_RESPONSE, Overflow::Fail).await {
             Ok(body) => body,
             Err(super::http::BodyError::TooLarge) => {
@@ -450,7 +491,7 @@ impl TokenSource {
                     .filter(|t| !t.trim().is_empty())
                     .map(SecretString::from),
             }),
-            _ => Err(self.refusal(url, status.as_u16(), &parsed, refresh_token)),
+            _ => Err(self.refusal(url, status.as_u16(), &parsed)),
         }
     }
 
@@ -472,24 +513,13 @@ impl TokenSource {
 
     /// Classifies an error response from the `error`, `error_codes` and the first line of
     /// `error_description`; the rest of the body is never quoted.
-    fn refusal(
-        &self,
-        url: String,
-        status: u16,
-        parsed: &TokenResponse,
-        refresh_token: Option<&SecretString>,
-    ) -> AuthError {
-        let secrets: Vec<&str> = [self.config.client_secret.as_ref(), refresh_token]
-            .into_iter()
-            .flatten()
-            .map(|s| s.expose_secret())
-            .collect();
+    fn refusal(&self, url: String, status: u16, parsed: &TokenResponse) -> AuthError {
         let description = parsed
             .error_description
             .as_deref()
-            .map(|d| first_line(d, &secrets))
+            .map(|d| first_line(d, &self.redactor))
             .unwrap_or_default();
-        let error = parsed.error.as_deref().map(|e| first_line(e, &secrets));
+        let error = parsed.error.as_deref().map(|e| first_line(e, &self.redactor));
         let detail = match (&error, description.is_empty()) {
             (Some(e), false) => format!("{e}: {description}"),
             (Some(e), true) => e.clone(),
@@ -594,6 +624,7 @@ impl TokenSource {
             return Err(file_error("the file is empty".into()));
         }
         let token = SecretString::from(token.to_owned());
+        self.redactor.remember(&token);
         *self.lock_cached() = Some(Cached {
             token: token.clone(),
             renew_at: None,
@@ -630,12 +661,9 @@ fn lifetime(response: &TokenResponse) -> Duration {
 }
 
 /// The first line of a sign-in message (the AADSTS code and sentence; the trace and correlation
-/// ids follow on later lines), truncated, with any known secret blanked out.
-fn first_line(text: &str, secrets: &[&str]) -> String {
-    let mut line = text.lines().next().unwrap_or_default().trim().to_owned();
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        line = line.replace(secret, "[redacted]");
-    }
+/// ids follow on later lines), truncated, with any secret blanked out.
+fn first_line(text: &str, redactor: &Redactor) -> String {
+    let mut line = redactor.redact(text.lines().next().unwrap_or_default().trim());
     if line.chars().count() > MAX_DESCRIPTION {
         line = line.chars().take(MAX_DESCRIPTION).collect::<String>() + "…";
     }
@@ -704,14 +732,18 @@ mod tests {
 
     #[test]
     fn error_descriptions_keep_the_first_line_and_blank_out_secrets() {
-        let text = "AADSTS700082: The refresh token has expired due to inactivity. rt-123 s3cret\r\nTrace ID: abc\r\nCorrelation ID: def";
-        let line = first_line(text, &["rt-123", "s3cret", ""]);
+        let text = "AADSTS700082: The refresh token has expired due to inactivity. rt-123456 s3cret-value\r\nTrace ID: abc\r\nCorrelation ID: def";
+        let redactor = Redactor::default();
+        for secret in ["rt-123456", "s3cret-value", ""] {
+            redactor.remember(&SecretString::from(secret));
+        }
+        let line = first_line(text, &redactor);
         assert_eq!(
             line,
             "AADSTS700082: The refresh token has expired due to inactivity. [redacted] [redacted]"
         );
         let long = "x".repeat(1000);
-        assert_eq!(first_line(&long, &[]).chars().count(), MAX_DESCRIPTION + 1);
+        assert_eq!(first_line(&long, &redactor).chars().count(), MAX_DESCRIPTION + 1);
     }
 
     #[test]

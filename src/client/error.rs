@@ -93,6 +93,18 @@ pub enum ClientError {
         path: String,
         limit: usize,
     },
+    /// Partner Center redirected to another origin, which is never followed.
+    #[error(
+        "{endpoint} ({path}): Partner Center answered HTTP {status} redirecting to {location}, outside the \
+         configured Partner Center origin; not following it (check --partnercenter.url)"
+    )]
+    Redirected {
+        endpoint: &'static str,
+        path: String,
+        status: u16,
+        /// The host (and port) the redirect pointed at.
+        location: String,
+    },
     /// Paging went wrong: a loop, too many pages, or an unusable next link.
     #[error("{endpoint} ({path}): paging stopped: {detail}")]
     Paging {
@@ -134,6 +146,7 @@ impl ClientError {
             ClientError::Timeout { .. } => "timeout",
             ClientError::Connection { .. } => "connection",
             ClientError::TooLarge { .. } => "too_large",
+            ClientError::Redirected { .. } => "redirected",
             ClientError::Paging { .. } => "paging",
             ClientError::InvalidRequest { .. } => "invalid_request",
             ClientError::Auth(_) => "auth",
@@ -146,7 +159,8 @@ impl ClientError {
         match self {
             ClientError::Http { status, .. }
             | ClientError::AppUserRequired { status, .. }
-            | ClientError::Decode { status, .. } => Some(*status),
+            | ClientError::Decode { status, .. }
+            | ClientError::Redirected { status, .. } => Some(*status),
             ClientError::MfaRequired { .. } => Some(401),
             _ => None,
         }
@@ -247,6 +261,17 @@ impl ApiFault {
                     ..ApiFault::default()
                 }
             }
+        }
+    }
+
+    /// The same fault with `redact` applied to every text it quotes.
+    pub(crate) fn redacted(self, redact: impl Fn(&str) -> String) -> ApiFault {
+        let apply = |t: Option<String>| t.map(|t| redact(&t));
+        ApiFault {
+            code: apply(self.code),
+            description: apply(self.description),
+            message: apply(self.message),
+            body: apply(self.body),
         }
     }
 

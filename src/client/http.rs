@@ -80,6 +80,40 @@ pub(crate) fn transport_detail(e: reqwest::Error) -> String {
     text
 }
 
+/// Where a redirect points, for messages: the host and port of its `Location` only (the path
+/// and query may carry anything), or a note when there is none.
+pub(crate) fn location_host(headers: &HeaderMap) -> String {
+    let Some(location) = headers.get(header::LOCATION) else {
+        return "no Location header".to_owned();
+    };
+    let text = String::from_utf8_lossy(location.as_bytes());
+    match Url::parse(text.trim()) {
+        Ok(url) => match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            (None, _) => "a Location without a host".to_owned(),
+        },
+        Err(_) => "a relative Location".to_owned(),
+    }
+}
+
+/// Redirects are followed only while they stay on the Partner Center origin: one elsewhere would
+/// take the request (and, but for reqwest stripping it, the bearer token) to another host, and
+/// that host's answer would be served as Partner Center data. A stopped redirect reaches
+/// [`Transport::attempt`] as a 3xx and fails the request there.
+fn same_origin_redirects(base: &Url) -> reqwest::redirect::Policy {
+    let origin = base.origin();
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() >= 10 {
+            attempt.error("more than 10 redirects")
+        } else if attempt.url().origin() == origin {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
 /// A 2xx body.
 pub(crate) struct Fetched {
     pub status: StatusCode,
@@ -130,6 +164,7 @@ impl Transport {
         let http = reqwest::Client::builder()
             .connect_timeout(config.timeout)
             .user_agent(config.application.clone())
+            .redirect(same_origin_redirects(&config.base_url))
             .build()
             .map_err(|e| ClientError::Setup(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
@@ -180,7 +215,7 @@ impl Transport {
                     headers,
                     body,
                 } => {
-                    let fault = ApiFault::parse(&body);
+                    let fault = ApiFault::parse(&body).redacted(|text| self.tokens.redact(text));
                     let ms_cv = header_text(&headers, "ms-cv");
                     if status == StatusCode::UNAUTHORIZED && !renewed && !is_mfa(&fault, &headers) {
                         // The token may have been revoked or expired early: renew once. Not
@@ -300,6 +335,15 @@ impl Transport {
             }
         };
         let status = response.status();
+        if status.is_redirection() {
+            self.observer.request(endpoint, status.as_str());
+            return Attempt::Fatal(ClientError::Redirected {
+                endpoint,
+                path: url.path().to_owned(),
+                status: status.as_u16(),
+                location: location_host(response.headers()),
+            });
+        }
         let response_headers = response.headers().clone();
         let (limit, overflow) = if status.is_success() {
             (self.config.max_response_bytes, Overflow::Fail)
@@ -336,6 +380,11 @@ impl Transport {
                 Attempt::Transport(e)
             }
         }
+    }
+
+    /// `text` with every secret of the token source, and anything shaped like a token, blanked out.
+    pub(crate) fn redact(&self, text: &str) -> String {
+        self.tokens.redact(text)
     }
 
     /// The error for a non-2xx answer, worded by what the status means for this endpoint and

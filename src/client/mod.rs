@@ -12,6 +12,7 @@ pub mod auth;
 mod error;
 mod http;
 mod paging;
+pub mod redact;
 mod retry;
 mod wire;
 
@@ -422,8 +423,9 @@ impl PartnerCenterClient {
             endpoint,
             path: url.path().to_owned(),
             status: fetched.status.as_u16(),
-            detail,
-            snippet: wire::snippet(&fetched.body),
+            // serde quotes the offending value ("invalid type: string \"…\""), which may be a token.
+            detail: self.transport.redact(&detail),
+            snippet: self.transport.redact(&wire::snippet(&fetched.body)),
         };
         let page: wire::Page<W> = wire::from_body(&fetched.body).map_err(|e| decode_error(e.to_string()))?;
         if page.items.is_none() {

@@ -1450,3 +1450,135 @@ async fn an_empty_customer_id_is_refused_without_a_request() {
     );
     assert!(h.server.received_requests().await.unwrap().is_empty());
 }
+
+// ----- redirects and echoed secrets -----
+
+#[tokio::test]
+async fn a_redirect_from_the_token_endpoint_is_refused_and_no_secret_reaches_the_other_host() {
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(token_response("stolen-access", None))
+        .mount(&elsewhere)
+        .await;
+    let h = Harness::start().await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .respond_with(
+            ResponseTemplate::new(307).insert_header("Location", format!("{}/steal", elsewhere.uri())),
+        )
+        .mount(&h.server)
+        .await;
+
+    let err = h.client.customers().await.unwrap_err();
+
+    assert!(
+        elsewhere.received_requests().await.unwrap().is_empty(),
+        "the token request was re-sent to the redirect's target"
+    );
+    let text = err.to_string();
+    assert!(text.contains("redirect"), "{text}");
+    assert!(
+        text.contains("127.0.0.1"),
+        "the error names the location's host: {text}"
+    );
+    assert!(
+        !text.contains(CLIENT_SECRET) && !text.contains(REFRESH_TOKEN),
+        "{text}"
+    );
+    assert_eq!(
+        h.requests_to(TOKEN_PATH).await.len(),
+        1,
+        "a redirect is not retried"
+    );
+}
+
+#[tokio::test]
+async fn an_api_redirect_to_another_host_is_refused_and_its_rows_are_not_served() {
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(json_body(fixture("customers_doc_example.json")))
+        .mount(&elsewhere)
+        .await;
+    let h = Harness::start().await;
+    h.mount_token().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/customers"))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("Location", format!("{}/v1/customers", elsewhere.uri())),
+        )
+        .mount(&h.server)
+        .await;
+
+    let err = h.client.customers().await.unwrap_err();
+
+    assert!(
+        elsewhere.received_requests().await.unwrap().is_empty(),
+        "the redirect was followed to another origin"
+    );
+    let text = err.to_string();
+    assert!(text.contains("redirect"), "{text}");
+    assert!(
+        text.contains(&elsewhere.address().to_string()),
+        "names the target: {text}"
+    );
+}
+
+#[tokio::test]
+async fn an_api_redirect_within_the_partner_center_origin_is_followed_with_the_token() {
+    let h = Harness::start().await;
+    h.mount_token().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/customers"))
+        .respond_with(ResponseTemplate::new(302).insert_header("Location", "/v1/customers-moved"))
+        .mount(&h.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/customers-moved"))
+        .and(header("Authorization", "Bearer access-1"))
+        .respond_with(json_body(fixture("customers_doc_example.json")))
+        .mount(&h.server)
+        .await;
+
+    let customers = h.client.customers().await.unwrap();
+
+    assert_eq!(customers.len(), 2);
+}
+
+#[tokio::test]
+async fn an_access_token_echoed_by_an_error_body_is_redacted_from_the_error() {
+    let h = Harness::start().await;
+    h.mount_token().await;
+    let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJvdGhlciJ9.c2lnbmF0dXJl";
+    Mock::given(method("GET"))
+        .and(path("/v1/customers"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "code": 400,
+            "description": format!("Bad request; Authorization: Bearer access-1; saw {jwt}; secret {CLIENT_SECRET}"),
+            "message": format!("token access-1 refresh {REFRESH_TOKEN}"),
+        })))
+        .mount(&h.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(USAGE_PATH))
+        .respond_with(ResponseTemplate::new(502).set_body_string(format!(
+            "<html>upstream said Authorization: bearer opaque-token-xyz and {jwt}</html>"
+        )))
+        .mount(&h.server)
+        .await;
+
+    let customers = h.client.customers().await.unwrap_err();
+    let usage = h
+        .client
+        .commercial_usage(&AnalyticsQuery::default())
+        .await
+        .unwrap_err();
+
+    for err in [customers, usage] {
+        for shown in [err.to_string(), format!("{err:?}")] {
+            for secret in ["access-1", jwt, CLIENT_SECRET, REFRESH_TOKEN, "opaque-token-xyz"] {
+                assert!(!shown.contains(secret), "{secret} leaked into {shown}");
+            }
+            assert!(shown.contains("[redacted]"), "{shown}");
+        }
+    }
+}

@@ -402,6 +402,78 @@ async fn secrets_never_reach_metrics_or_the_landing_page() {
     running.stop().await;
 }
 
+/// An upstream error body that echoes the request's `Authorization` header and a JWT.
+async fn mount_usage_echoing_the_token(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path(USAGE_PATH))
+        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({
+            "code": 400,
+            "description": format!("Bad request: Authorization: Bearer test-access-token-value; {ECHOED_JWT}"),
+        })))
+        .mount(server)
+        .await;
+}
+
+const ECHOED_JWT: &str = "eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiJwYyJ9.c2lnbmF0dXJlLXZhbHVl";
+
+#[tokio::test]
+async fn an_access_token_echoed_by_an_upstream_error_is_redacted_on_the_landing_page() {
+    let server = upstream().await;
+    mount_usage_echoing_the_token(&server).await;
+    mount_default_data(&server, &[CUSTOMER_A]).await;
+    let secrets = secrets();
+    let running = Running::start(&config(&server, &secrets, &[])).await;
+    wait_ready(&running).await;
+
+    let landing = running.get("/").await.text().await.expect("landing page");
+
+    assert!(
+        landing.contains("failing"),
+        "the usage collector failed: {landing}"
+    );
+    assert!(landing.contains("[redacted]"), "{landing}");
+    for secret in ["test-access-token-value", ECHOED_JWT] {
+        assert!(!landing.contains(secret), "{secret} on the landing page");
+    }
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn an_access_token_echoed_by_an_upstream_error_is_redacted_in_the_logs() {
+    let server = upstream().await;
+    mount_usage_echoing_the_token(&server).await;
+    mount_default_data(&server, &[CUSTOMER_A]).await;
+    let secrets = secrets();
+    let args = vec![
+        "--once".to_owned(),
+        "--log.level=debug".to_owned(),
+        format!("--partnercenter.url={}", server.uri()),
+        format!("--auth.token-url={}/{{tenant}}/oauth2/token", server.uri()),
+        format!("--auth.tenant-id={TENANT}"),
+        "--auth.client-id=c".to_owned(),
+        format!("--auth.client-secret-file={}", secrets.secret.display()),
+        format!("--auth.refresh-token-file={}", secrets.refresh.display()),
+        "--partnercenter.max-retries=0".to_owned(),
+    ];
+    let output = tokio::task::spawn_blocking(move || binary().args(args).output())
+        .await
+        .expect("joins")
+        .expect("runs");
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("[redacted]"), "the failure is logged: {stderr}");
+    for secret in [
+        "test-access-token-value",
+        ECHOED_JWT,
+        CLIENT_SECRET,
+        REFRESH_TOKEN,
+        "test-rotated-refresh-token-value",
+    ] {
+        assert!(!stderr.contains(secret), "{secret} in the log: {stderr}");
+    }
+}
+
 fn binary() -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_partnercenter-exporter"));
     // The tests' own environment must not configure the binary.
