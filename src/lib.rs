@@ -10,6 +10,7 @@ pub mod app;
 pub mod client;
 pub mod collector;
 pub mod config;
+pub mod files;
 pub mod metrics;
 pub mod model;
 pub mod render;

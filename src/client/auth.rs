@@ -7,160 +7,27 @@
 //! - [`AuthMode::Token`]: a bearer token kept fresh by another tool, re-read when its file changes.
 //!
 //! Access tokens are cached and renewed `refresh_margin` before they expire, one renewal at a
-//! time: callers that arrive during a renewal wait for it and share its outcome.
+//! time: callers that arrive during a renewal wait for it and share its outcome. The exchange
+//! with the token endpoint itself is in `grant`.
 //!
 //! Secrets (client secret, refresh and access tokens) never reach logs, errors or `Debug`: they
-//! are `SecretString`s, and sign-in error messages are built from the `error` field and the first
-//! line of `error_description` only, with any echoed secret blanked out.
+//! are `SecretString`s, and every secret this source holds is remembered by its redactor, which
+//! blanks them out of any upstream text quoted in an error.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use tokio::time::Instant;
-use url::Url;
 
-use super::http::{Overflow, read_body, transport_detail};
+use super::credentials::{AuthConfig, AuthError, AuthMode};
+use super::grant::{self, Exchange};
+use super::observer::ApiObserver;
 use super::redact::Redactor;
-use super::{ApiObserver, endpoint, wire};
-
-/// Which grant the exporter uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum AuthMode {
-    /// Refresh-token grant (App+User, the Secure Application Model); required by the license endpoints.
-    AppUser,
-    /// Client-credentials grant (app-only); enough only for `/v1/customers`.
-    AppOnly,
-    /// A bearer token read from a file that another tool keeps fresh.
-    Token,
-}
-
-/// Sign-in endpoint flavour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum TokenVersion {
-    /// `/oauth2/token` with `resource=` (what Partner Center documents).
-    V1,
-    /// `/oauth2/v2.0/token` with `scope=`.
-    V2,
-}
-
-/// Everything the token source needs. Secrets are `SecretString`, so `Debug` redacts them.
-#[derive(Debug, Clone)]
-pub struct AuthConfig {
-    /// Which grant to use.
-    pub mode: AuthMode,
-    /// v1 (`resource=`) or v2 (`scope=`) sign-in endpoint.
-    pub version: TokenVersion,
-    /// Full token URL, `{tenant}` already substituted.
-    pub token_url: Url,
-    /// Application (client) id of the app registration.
-    pub client_id: String,
-    /// Client secret of the app registration (app-user and app-only).
-    pub client_secret: Option<SecretString>,
-    /// v1 `resource` (e.g. `https://api.partnercenter.microsoft.com`).
-    pub resource: String,
-    /// v2 `scope` (e.g. `https://api.partnercenter.microsoft.com/user_impersonation offline_access`).
-    pub scope: String,
-    /// Initial refresh token (from the file or the environment).
-    pub refresh_token: Option<SecretString>,
-    /// Where rotated refresh tokens are written back (atomically, mode 0600); `None` = not persisted.
-    pub refresh_token_file: Option<PathBuf>,
-    /// For `AuthMode::Token`: the file holding the bearer token (re-read when it changes).
-    pub access_token_file: Option<PathBuf>,
-    /// For `AuthMode::Token` without a file: the bearer token itself (from the environment).
-    pub access_token: Option<SecretString>,
-    /// Renew this long before expiry.
-    pub refresh_margin: std::time::Duration,
-    /// Per-request timeout for the sign-in service.
-    pub timeout: std::time::Duration,
-}
-
-/// Why no access token could be had. Never contains a secret.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum AuthError {
-    /// `invalid_grant` (e.g. AADSTS700082): the refresh token is dead; only a new consent helps.
-    #[error(
-        "the refresh token expired or was revoked ({detail}); run the consent flow again to get a new \
-         refresh token and store it in --auth.refresh-token-file (README \"Obtaining Partner Center credentials\")"
-    )]
-    InvalidGrant {
-        /// `error: first line of error_description`.
-        detail: String,
-    },
-    /// The sign-in service wants MFA the refresh token does not carry (AADSTS50076/50079, 900421).
-    #[error(
-        "MFA required: the sign-in service refused to renew the access token ({detail}); the refresh token \
-         must come from a sign-in that performed MFA: re-consent with an MFA sign-in (README \"Obtaining \
-         credentials\") and replace the refresh token"
-    )]
-    MfaRequired {
-        /// `error: first line of error_description`.
-        detail: String,
-    },
-    /// Any other refusal, e.g. `invalid_client` (wrong or expired client secret).
-    #[error(
-        "the sign-in service {url} refused the token request with HTTP {status} ({detail}); check \
-         --auth.client-id, the client secret, --auth.tenant-id and --auth.token-url"
-    )]
-    Rejected {
-        /// Token URL without query.
-        url: String,
-        status: u16,
-        /// `error: first line of error_description`.
-        detail: String,
-    },
-    /// The sign-in service answered with a redirect. The token request carries the client secret
-    /// and the refresh token, so it is never sent on to wherever the redirect points.
-    #[error(
-        "the sign-in service {url} answered HTTP {status} redirecting to {location}; the token request \
-         carries the client secret and is not sent on to another address: check --auth.token-url"
-    )]
-    Redirected {
-        url: String,
-        status: u16,
-        /// The host (and port) the redirect pointed at, or a note that it named none.
-        location: String,
-    },
-    /// The sign-in service did not answer in time.
-    #[error("the sign-in service {url} did not answer within {timeout:?}; check network access to it")]
-    Timeout { url: String, timeout: Duration },
-    /// The sign-in service could not be reached.
-    #[error(
-        "cannot reach the sign-in service {url}: {detail}; check network access, proxy and --auth.token-url"
-    )]
-    Unreachable { url: String, detail: String },
-    /// The sign-in service answered something that is not a token response.
-    #[error(
-        "the sign-in service {url} answered HTTP {status} with a body that is not a token response ({detail})"
-    )]
-    BadResponse {
-        url: String,
-        status: u16,
-        detail: String,
-    },
-    /// `AuthMode::Token`: the token file cannot be used.
-    #[error("cannot use the access token file {}: {detail}", path.display())]
-    TokenFile { path: PathBuf, detail: String },
-    /// A credential the mode needs is missing.
-    #[error("authentication is not configured: {0}")]
-    Config(String),
-}
-
-impl AuthError {
-    /// The `result` label of `ApiObserver::token_refresh`.
-    fn refresh_result(&self) -> &'static str {
-        match self {
-            AuthError::InvalidGrant { .. } => "invalid_grant",
-            AuthError::MfaRequired { .. } => "mfa_required",
-            _ => "error",
-        }
-    }
-}
+use crate::files::write_private_file;
 
 /// Hands out a valid access token, renewing it before it expires, one renewal at a time.
 pub struct TokenSource {
@@ -200,42 +67,6 @@ struct FileStamp {
     len: u64,
 }
 
-/// A successful token response, secrets wrapped at once.
-struct Granted {
-    access_token: SecretString,
-    lifetime: Duration,
-    refresh_token: Option<SecretString>,
-}
-
-/// The token endpoint's JSON, success and error alike. No `Debug`: it holds raw tokens.
-#[derive(Deserialize, Default)]
-struct TokenResponse {
-    #[serde(default)]
-    access_token: Option<String>,
-    #[serde(default)]
-    refresh_token: Option<String>,
-    /// A number on v2, a string on v1 (`"3599"`).
-    #[serde(default, deserialize_with = "wire::count")]
-    expires_in: Option<f64>,
-    #[serde(default, deserialize_with = "wire::count")]
-    expires_on: Option<f64>,
-    #[serde(default, deserialize_with = "wire::opt_text")]
-    error: Option<String>,
-    #[serde(default, deserialize_with = "wire::opt_text")]
-    error_description: Option<String>,
-    #[serde(default)]
-    error_codes: Option<Vec<serde_json::Value>>,
-}
-
-/// Largest token response read; real ones are a few KiB.
-const MAX_TOKEN_RESPONSE: usize = 1024 * 1024;
-/// Lifetime assumed when the response states none: short, so a wrong guess costs little.
-const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
-/// AADSTS codes meaning "this sign-in needs (fresh) MFA", and Partner Center's 900421.
-const MFA_CODES: [u64; 5] = [50072, 50074, 50076, 50079, 900421];
-/// Longest `error_description` line quoted in an error.
-const MAX_DESCRIPTION: usize = 300;
-
 impl TokenSource {
     /// Checks that `config` has what its mode needs and prepares the HTTP client. No request is
     /// made until the first [`TokenSource::access_token`].
@@ -267,13 +98,7 @@ impl TokenSource {
                 }
             }
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(config.timeout)
-            .user_agent(concat!("partnercenter-exporter/", env!("CARGO_PKG_VERSION")))
-            // A redirected POST would carry the client secret and refresh token to its target.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| AuthError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let http = grant::http_client(config.timeout)?;
         let refresh_token = config.refresh_token.clone();
         let redactor = Arc::new(Redactor::default());
         for secret in [&config.client_secret, &config.refresh_token, &config.access_token]
@@ -383,7 +208,10 @@ impl TokenSource {
     }
 
     async fn renew(&self, renewal: &mut Renewal) -> Result<Cached, AuthError> {
-        let outcome = self.request_token(renewal.refresh_token.as_ref()).await;
+        let outcome = self
+            .exchange()
+            .request_token(renewal.refresh_token.as_ref())
+            .await;
         self.observer.token_refresh(match &outcome {
             Ok(_) => "success",
             Err(e) => e.refresh_result(),
@@ -415,140 +243,12 @@ impl TokenSource {
         })
     }
 
-    /// One POST to the token endpoint.
-    async fn request_token(&self, refresh_token: Option<&SecretString>) -> Result<Granted, AuthError> {
-        let url = url_for_messages(&self.config.token_url);
-        let secret = self
-            .config
-            .client_secret
-            .as_ref()
-            .map(|s| s.expose_secret())
-            .unwrap_or_default();
-        let mut form: Vec<(&str, &str)> =
-            vec![("client_id", &self.config.client_id), ("client_secret", secret)];
-        match self.config.mode {
-            AuthMode::AppUser => {
-                form.push(("grant_type", "refresh_token"));
-                form.push((
-                    "refresh_token",
-                    refresh_token.map(|t| t.expose_secret()).unwrap_or_default(),
-                ));
-            }
-            _ => form.push(("grant_type", "client_credentials")),
-        }
-        match self.config.version {
-            TokenVersion::V1 => form.push(("resource", &self.config.resource)),
-            TokenVersion::V2 => form.push(("scope", &self.config.scope)),
-        }
-        let sent = self
-            .http
-            .post(self.config.token_url.clone())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .form(&form)
-            .timeout(self.config.timeout)
-            .send()
-            .await;
-        let response = match sent {
-            Ok(r) => r,
-            Err(e) => return Err(self.transport_error(url, e)),
-        };
-        let status = response.status();
-        if status.is_redirection() {
-            self.observer.request(endpoint::TOKEN, status.as_str());
-            return Err(AuthError::Redirected {
-                url,
-                status: status.as_u16(),
-                location: super::http::location_host(response.headers()),
-            });
-        }
-        let body = match read_body(response, MAX_TOKEN_RESPONSE, Overflow::Fail).await {
-            Ok(body) => body,
-            Err(super::http::BodyError::TooLarge) => {
-                self.observer.request(endpoint::TOKEN, status.as_str());
-                return Err(AuthError::BadResponse {
-                    url,
-                    status: status.as_u16(),
-                    detail: format!("larger than {MAX_TOKEN_RESPONSE} bytes"),
-                });
-            }
-            Err(super::http::BodyError::Transport(e)) => return Err(self.transport_error(url, e)),
-        };
-        self.observer.request(endpoint::TOKEN, status.as_str());
-        let parsed: TokenResponse = wire::from_body(&body).map_err(|e| AuthError::BadResponse {
-            url: url.clone(),
-            status: status.as_u16(),
-            // Position and category only: serde's message could quote a token.
-            detail: format!("{} at line {} column {}", json_problem(&e), e.line(), e.column()),
-        })?;
-        drop(body);
-        let access_token = parsed.access_token.clone().filter(|t| !t.trim().is_empty());
-        match access_token {
-            Some(access_token) if status.is_success() => Ok(Granted {
-                access_token: SecretString::from(access_token),
-                lifetime: lifetime(&parsed),
-                refresh_token: parsed
-                    .refresh_token
-                    .filter(|t| !t.trim().is_empty())
-                    .map(SecretString::from),
-            }),
-            _ => Err(self.refusal(url, status.as_u16(), &parsed)),
-        }
-    }
-
-    fn transport_error(&self, url: String, e: reqwest::Error) -> AuthError {
-        if e.is_timeout() {
-            self.observer.request(endpoint::TOKEN, "timeout");
-            AuthError::Timeout {
-                url,
-                timeout: self.config.timeout,
-            }
-        } else {
-            self.observer.request(endpoint::TOKEN, "error");
-            AuthError::Unreachable {
-                url,
-                detail: transport_detail(e),
-            }
-        }
-    }
-
-    /// Classifies an error response from the `error`, `error_codes` and the first line of
-    /// `error_description`; the rest of the body is never quoted.
-    fn refusal(&self, url: String, status: u16, parsed: &TokenResponse) -> AuthError {
-        let description = parsed
-            .error_description
-            .as_deref()
-            .map(|d| first_line(d, &self.redactor))
-            .unwrap_or_default();
-        let error = parsed.error.as_deref().map(|e| first_line(e, &self.redactor));
-        let detail = match (&error, description.is_empty()) {
-            (Some(e), false) => format!("{e}: {description}"),
-            (Some(e), true) => e.clone(),
-            (None, false) => description.clone(),
-            (None, true) if (200..300).contains(&status) => "the response has no access_token".to_owned(),
-            (None, true) => "no error description".to_owned(),
-        };
-        let codes: Vec<u64> = parsed
-            .error_codes
-            .iter()
-            .flatten()
-            .filter_map(|v| {
-                v.as_u64()
-                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-            })
-            .collect();
-        let mfa = MFA_CODES.iter().any(|code| {
-            codes.contains(code)
-                || description.contains(&format!("AADSTS{code}"))
-                || description.contains("900421")
-        });
-        if mfa {
-            AuthError::MfaRequired { detail }
-        } else if error.as_deref() == Some("invalid_grant") {
-            AuthError::InvalidGrant { detail }
-        } else if (200..300).contains(&status) {
-            AuthError::BadResponse { url, status, detail }
-        } else {
-            AuthError::Rejected { url, status, detail }
+    fn exchange(&self) -> Exchange<'_> {
+        Exchange {
+            config: &self.config,
+            http: &self.http,
+            observer: self.observer.as_ref(),
+            redactor: &self.redactor,
         }
     }
 
@@ -640,138 +340,21 @@ impl fmt::Debug for TokenSource {
         f.debug_struct("TokenSource")
             .field("mode", &self.config.mode)
             .field("version", &self.config.version)
-            .field("token_url", &url_for_messages(&self.config.token_url))
+            .field("token_url", &grant::url_for_messages(&self.config.token_url))
             .field("client_id", &self.config.client_id)
             .finish_non_exhaustive()
     }
 }
 
-/// How long a granted token lives: `expires_in`, else `expires_on` (epoch seconds), else a guess.
-fn lifetime(response: &TokenResponse) -> Duration {
-    if let Some(secs) = response.expires_in.filter(|s| *s > 0.0) {
-        return Duration::from_secs_f64(secs.min(86_400.0 * 365.0));
-    }
-    if let Some(on) = response.expires_on {
-        let now = Utc::now().timestamp() as f64;
-        if on > now {
-            return Duration::from_secs_f64((on - now).min(86_400.0 * 365.0));
-        }
-    }
-    DEFAULT_LIFETIME
-}
-
-/// The first line of a sign-in message (the AADSTS code and sentence; the trace and correlation
-/// ids follow on later lines), truncated, with any secret blanked out.
-fn first_line(text: &str, redactor: &Redactor) -> String {
-    let mut line = redactor.redact(text.lines().next().unwrap_or_default().trim());
-    if line.chars().count() > MAX_DESCRIPTION {
-        line = line.chars().take(MAX_DESCRIPTION).collect::<String>() + "…";
-    }
-    line
-}
-
-fn json_problem(e: &serde_json::Error) -> &'static str {
-    match e.classify() {
-        serde_json::error::Category::Data => "unexpected field types",
-        serde_json::error::Category::Eof => "truncated JSON",
-        _ => "invalid JSON",
-    }
-}
-
-/// The token URL as shown in messages: no query, no credentials.
-fn url_for_messages(url: &Url) -> String {
-    format!("{}{}", url.origin().ascii_serialization(), url.path())
-}
-
-/// Writes `contents` to `path` atomically: a private temporary file in the same directory
-/// (mode 0600 on unix, since it holds a credential), flushed, then renamed over `path`, so a
-/// crash leaves either the old or the new token, never half of one.
-fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "the path has no file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        uuid::Uuid::new_v4().simple()
-    ));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let result = (|| {
-        let mut file = options.open(&tmp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        // Best effort: do not leave a stray copy of the secret behind.
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result?;
-    // Persist the rename itself; not all platforms can open a directory, so this is best effort.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use url::Url;
+
     use super::*;
-
-    #[test]
-    fn error_descriptions_keep_the_first_line_and_blank_out_secrets() {
-        let text = "AADSTS700082: The refresh token has expired due to inactivity. rt-123456 s3cret-value\r\nTrace ID: abc\r\nCorrelation ID: def";
-        let redactor = Redactor::default();
-        for secret in ["rt-123456", "s3cret-value", ""] {
-            redactor.remember(&SecretString::from(secret));
-        }
-        let line = first_line(text, &redactor);
-        assert_eq!(
-            line,
-            "AADSTS700082: The refresh token has expired due to inactivity. [redacted] [redacted]"
-        );
-        let long = "x".repeat(1000);
-        assert_eq!(first_line(&long, &redactor).chars().count(), MAX_DESCRIPTION + 1);
-    }
-
-    #[test]
-    fn expires_in_may_be_a_number_or_a_string() {
-        for body in [r#"{"expires_in": 3599}"#, r#"{"expires_in": "3599"}"#] {
-            let parsed: TokenResponse = serde_json::from_str(body).unwrap();
-            assert_eq!(lifetime(&parsed), Duration::from_secs(3599), "{body}");
-        }
-        let parsed: TokenResponse = serde_json::from_str("{}").unwrap();
-        assert_eq!(lifetime(&parsed), DEFAULT_LIFETIME);
-    }
-
-    #[test]
-    fn the_private_file_is_replaced_atomically_with_mode_0600() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("refresh");
-        std::fs::write(&path, "old").unwrap();
-        write_private_file(&path, b"new").unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode, 0o600);
-        }
-        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
-        assert_eq!(leftovers, 1, "no temporary file is left behind");
-    }
+    use crate::client::credentials::TokenVersion;
+    use crate::client::observer::NoopObserver;
 
     #[test]
     fn debug_output_of_the_config_and_the_source_has_no_secrets() {
@@ -790,7 +373,7 @@ mod tests {
             refresh_margin: Duration::from_secs(300),
             timeout: Duration::from_secs(5),
         };
-        let source = TokenSource::new(config.clone(), Arc::new(super::super::NoopObserver)).unwrap();
+        let source = TokenSource::new(config.clone(), Arc::new(NoopObserver)).unwrap();
         for text in [format!("{config:?}"), format!("{source:?}")] {
             assert!(!text.contains("s3cret"), "{text}");
         }
@@ -813,7 +396,7 @@ mod tests {
             refresh_margin: Duration::from_secs(300),
             timeout: Duration::from_secs(5),
         };
-        let err = TokenSource::new(config, Arc::new(super::super::NoopObserver)).unwrap_err();
+        let err = TokenSource::new(config, Arc::new(NoopObserver)).unwrap_err();
         assert!(err.to_string().contains("refresh token"), "{err}");
     }
 }

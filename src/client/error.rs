@@ -4,9 +4,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::auth::AuthError;
+use super::credentials::AuthError;
+use super::decode;
 use super::endpoint;
-use super::wire;
 
 /// Everything that can go wrong talking to Partner Center.
 ///
@@ -244,7 +244,7 @@ impl ApiFault {
             serde_json::Value::Number(n) => Some(n.to_string()),
             _ => None,
         };
-        match wire::from_body::<serde_json::Value>(body) {
+        match decode::from_body::<serde_json::Value>(body) {
             Ok(serde_json::Value::Object(map)) => {
                 let field = |name: &str| map.get(name).and_then(text_of);
                 ApiFault {
@@ -255,7 +255,7 @@ impl ApiFault {
                 }
             }
             _ => {
-                let snippet = wire::snippet(body);
+                let snippet = decode::snippet(body);
                 ApiFault {
                     body: Some(snippet).filter(|s| !s.trim().is_empty()),
                     ..ApiFault::default()

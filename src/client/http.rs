@@ -15,87 +15,17 @@ use tokio::sync::Semaphore;
 use url::Url;
 use uuid::Uuid;
 
-use super::auth::{AuthError, AuthMode, TokenSource};
+use super::auth::TokenSource;
+use super::body::{BodyError, Overflow, location_host, read_body, transport_detail};
+use super::credentials::{AuthError, AuthMode};
+use super::endpoint;
 use super::error::{ApiFault, ClientError};
+use super::observer::ApiObserver;
 use super::retry::{self, RateLimiter};
-use super::{ApiObserver, ClientConfig, endpoint};
+use super::settings::ClientConfig;
 
 /// Error bodies are read up to this size and cut there: they are only quoted in messages.
 const MAX_ERROR_BODY: usize = 64 * 1024;
-
-/// What to do when a body is larger than its limit.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Overflow {
-    /// Stop reading and fail (success bodies: a cut JSON document is useless).
-    Fail,
-    /// Keep the first bytes and drop the rest (error bodies).
-    Truncate,
-}
-
-/// Why a body could not be read.
-pub(crate) enum BodyError {
-    TooLarge,
-    Transport(reqwest::Error),
-}
-
-/// Reads a body, refusing (or cutting) it at `limit` bytes: first by `Content-Length`, then by
-/// counting while streaming, since the length header may be absent (chunked) or wrong.
-pub(crate) async fn read_body(
-    mut response: reqwest::Response,
-    limit: usize,
-    overflow: Overflow,
-) -> Result<Vec<u8>, BodyError> {
-    let announced = response.content_length();
-    if overflow == Overflow::Fail && announced.is_some_and(|len| len > limit as u64) {
-        return Err(BodyError::TooLarge);
-    }
-    let initial = announced
-        .map_or(0, |len| len.min(limit as u64) as usize)
-        .min(1 << 20);
-    let mut body = Vec::with_capacity(initial);
-    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
-        if body.len() + chunk.len() > limit {
-            if overflow == Overflow::Fail {
-                return Err(BodyError::TooLarge);
-            }
-            body.extend_from_slice(&chunk[..limit - body.len()]);
-            break;
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-/// A transport error as text, without the URL (it may carry a query) but with its causes, which
-/// say what actually failed ("connection refused", "dns error", …).
-pub(crate) fn transport_detail(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-/// Where a redirect points, for messages: the host and port of its `Location` only (the path
-/// and query may carry anything), or a note when there is none.
-pub(crate) fn location_host(headers: &HeaderMap) -> String {
-    let Some(location) = headers.get(header::LOCATION) else {
-        return "no Location header".to_owned();
-    };
-    let text = String::from_utf8_lossy(location.as_bytes());
-    match Url::parse(text.trim()) {
-        Ok(url) => match (url.host_str(), url.port()) {
-            (Some(host), Some(port)) => format!("{host}:{port}"),
-            (Some(host), None) => host.to_owned(),
-            (None, _) => "a Location without a host".to_owned(),
-        },
-        Err(_) => "a relative Location".to_owned(),
-    }
-}
 
 /// Redirects are followed only while they stay on the Partner Center origin: one elsewhere would
 /// take the request (and, but for reqwest stripping it, the bearer token) to another host, and

@@ -3,23 +3,33 @@
 //! It returns plain [`crate::model`] rows and reports what it does through [`ApiObserver`], so no
 //! Prometheus type enters this module.
 //!
-//! Layout: [`auth`] gets access tokens; `http` does one GET with limits, retries and a token
-//! renewal on 401; `paging` resolves next links and guards against loops; `wire` decodes the
-//! bodies tolerantly and maps them to rows; `error` words what went wrong. This file holds the
-//! public surface: [`PartnerCenterClient`] and one method per endpoint.
+//! Layout, lowest layer first; each module uses only the ones above it:
+//! - `endpoint` (names), `settings` ([`ClientConfig`]), `observer` ([`ApiObserver`]), `redact`
+//!   (blanking secrets out of quoted text), `decode` (tolerant field decoders), `body` (reading a
+//!   response within a size limit);
+//! - `credentials` ([`AuthConfig`], [`AuthError`]), `grant` (one exchange with the token
+//!   endpoint), `auth` ([`TokenSource`]: cached, single-flight renewal);
+//! - `error` ([`ClientError`]), `retry` and `paging` (pure policy), `wire` (response bodies →
+//!   [`crate::model`] rows), `http` (one GET with limits, retries and a token renewal on 401);
+//! - this file: [`PartnerCenterClient`], one method per endpoint.
 
-pub mod auth;
+mod auth;
+mod body;
+mod credentials;
+mod decode;
+pub mod endpoint;
 mod error;
+mod grant;
 mod http;
+mod observer;
 mod paging;
 pub mod redact;
 mod retry;
+mod settings;
 mod wire;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -27,91 +37,11 @@ use uuid::Uuid;
 
 use crate::model::{Customer, DeploymentRow, PartnerDeploymentRow, PartnerUsageRow, UsageRow};
 
-pub use auth::{AuthConfig, AuthError, AuthMode, TokenSource, TokenVersion};
+pub use auth::TokenSource;
+pub use credentials::{AuthConfig, AuthError, AuthMode, TokenVersion};
 pub use error::{ApiFault, ClientError};
-
-/// Endpoint names, used as the `endpoint` label of the API metrics and in error messages.
-pub mod endpoint {
-    /// `GET {usage_path}` (commercial license usage).
-    pub const COMMERCIAL_USAGE: &str = "commercial_usage";
-    /// `GET {deployment_path}` (commercial license deployment).
-    pub const COMMERCIAL_DEPLOYMENT: &str = "commercial_deployment";
-    /// `GET /v1/analytics/licenses/deployment` (legacy, partner level).
-    pub const PARTNER_DEPLOYMENT: &str = "partner_deployment";
-    /// `GET /v1/analytics/licenses/usage` (legacy, partner level).
-    pub const PARTNER_USAGE: &str = "partner_usage";
-    /// `GET /v1/customers`.
-    pub const CUSTOMERS: &str = "customers";
-    /// `GET /v1/customers/{id}/analytics/licenses/usage` (legacy, per customer).
-    pub const CUSTOMER_USAGE: &str = "customer_usage";
-    /// `GET /v1/customers/{id}/analytics/licenses/deployment` (legacy, per customer).
-    pub const CUSTOMER_DEPLOYMENT: &str = "customer_deployment";
-    /// The sign-in service's token endpoint.
-    pub const TOKEN: &str = "token";
-}
-
-/// Receives what the client does, so that the exporter can count it. Every method has an empty
-/// default so tests can observe only what they need.
-pub trait ApiObserver: Send + Sync {
-    /// One HTTP exchange finished: `code` is the status ("200", "429", …) or "timeout"/"error".
-    fn request(&self, _endpoint: &'static str, _code: &str) {}
-    /// A request is retried: `reason` is "429", "5xx", "timeout", "connection" or "401".
-    fn retry(&self, _endpoint: &'static str, _reason: &'static str) {}
-    /// An access-token renewal finished: `result` is "success", "invalid_grant", "mfa_required" or "error".
-    fn token_refresh(&self, _result: &'static str) {}
-    /// The sign-in service handed out a new refresh token and it was stored.
-    fn refresh_token_rotated(&self, _at: DateTime<Utc>) {}
-}
-
-/// An observer that ignores everything.
-pub struct NoopObserver;
-impl ApiObserver for NoopObserver {}
-
-/// How the client talks to Partner Center.
-#[derive(Debug, Clone)]
-pub struct ClientConfig {
-    /// Base URL, e.g. `https://api.partnercenter.microsoft.com` (no trailing slash needed).
-    pub base_url: url::Url,
-    /// Path of the commercial usage endpoint (the docs disagree about the `/partner` prefix).
-    pub usage_path: String,
-    /// Path of the commercial deployment endpoint.
-    pub deployment_path: String,
-    /// Per-request timeout.
-    pub timeout: Duration,
-    /// Client-side rate limit over all requests to Partner Center.
-    pub requests_per_minute: u32,
-    /// Requests in flight at once.
-    pub concurrency: usize,
-    /// Retries after the first attempt for retryable failures.
-    pub max_retries: u32,
-    /// First backoff delay; doubled each retry, with jitter.
-    pub backoff_base: Duration,
-    /// Upper bound of a backoff delay and of an honoured `Retry-After`.
-    pub backoff_max: Duration,
-    /// Largest response body accepted, in bytes.
-    pub max_response_bytes: usize,
-    /// Most pages followed for one listing.
-    pub max_pages: usize,
-    /// `top` for the commercial endpoints (Partner Center's maximum is 10000).
-    pub page_size: u32,
-    /// `size` for `/v1/customers`.
-    pub customers_page_size: u32,
-    /// `X-Locale` header.
-    pub locale: String,
-    /// `MS-PartnerCenter-Application` header.
-    pub application: String,
-}
-
-/// Optional parameters of the commercial endpoints, passed through as given (URL-encoded).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AnalyticsQuery {
-    /// `filter`, e.g. `customerTenantId eq '…'`.
-    pub filter: Option<String>,
-    /// `groupby`, e.g. `customerTenantId,productId`.
-    pub groupby: Option<String>,
-    /// `processedDateTime`; Partner Center defaults to the latest processed day.
-    pub processed_date_time: Option<String>,
-}
+pub use observer::{ApiObserver, NoopObserver};
+pub use settings::{AnalyticsQuery, ClientConfig};
 
 /// The Partner Center client. Cheap to clone; clones share the token, rate and concurrency limits.
 #[derive(Clone)]
@@ -425,9 +355,10 @@ impl PartnerCenterClient {
             status: fetched.status.as_u16(),
             // serde quotes the offending value ("invalid type: string \"…\""), which may be a token.
             detail: self.transport.redact(&detail),
-            snippet: self.transport.redact(&wire::snippet(&fetched.body)),
+            snippet: self.transport.redact(&decode::snippet(&fetched.body)),
         };
-        let page: wire::Page<W> = wire::from_body(&fetched.body).map_err(|e| decode_error(e.to_string()))?;
+        let page: wire::Page<W> =
+            decode::from_body(&fetched.body).map_err(|e| decode_error(e.to_string()))?;
         if page.items.is_none() {
             return Err(decode_error(
                 "no `Value`, `value` or `items` list in the body".into(),

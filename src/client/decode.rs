@@ -1,0 +1,197 @@
+//! Tolerant decoding of Partner Center bodies: a leading BOM, strings that may be `null` or
+//! numbers, counts that may be numeric strings, timestamps with or without an offset; and the
+//! snippets of undecodable bodies that error messages quote.
+
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::de::{self, Deserializer, Unexpected, Visitor};
+
+/// How many bytes of an undecodable body an error message quotes.
+pub(crate) const SNIPPET_BYTES: usize = 200;
+
+/// The body without a leading UTF-8 byte order mark, which serde_json rejects.
+pub(crate) fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
+/// The first [`SNIPPET_BYTES`] bytes of a body as text (lossy UTF-8), for error messages.
+pub(crate) fn snippet(bytes: &[u8]) -> String {
+    let bytes = strip_bom(bytes);
+    let cut = &bytes[..bytes.len().min(SNIPPET_BYTES)];
+    let mut text = String::from_utf8_lossy(cut).into_owned();
+    if bytes.len() > SNIPPET_BYTES {
+        text.push('…');
+    }
+    text
+}
+
+/// Parses a JSON body after stripping a BOM.
+pub(crate) fn from_body<T: de::DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_json::Error> {
+    serde_json::from_slice(strip_bom(bytes))
+}
+
+/// A GUID as the rest of the crate compares it: trimmed and lower-case.
+pub(crate) fn guid(s: &str) -> String {
+    s.trim().to_ascii_lowercase()
+}
+
+// ----- field decoders -----
+
+/// A string field that may also be `null` (→ empty) or, against the docs, a number or a boolean
+/// (analytics-resources.md types `workloadName` as a number).
+pub(crate) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    struct TextVisitor;
+    impl<'de> Visitor<'de> for TextVisitor {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a string, a number or null")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_owned())
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<String, E> {
+            Ok(String::new())
+        }
+        fn visit_none<E: de::Error>(self) -> Result<String, E> {
+            Ok(String::new())
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+            d.deserialize_any(TextVisitor)
+        }
+    }
+    d.deserialize_any(TextVisitor)
+}
+
+/// Like [`text`], but `null`, absent and empty all mean "no value".
+pub(crate) fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let s = text(d)?;
+    Ok(Some(s).filter(|s| !s.trim().is_empty()))
+}
+
+/// A number sent as a JSON number or as a numeric string; `null` and `""` mean "no value".
+pub(crate) fn count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    struct CountVisitor;
+    impl<'de> Visitor<'de> for CountVisitor {
+        type Value = Option<f64>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a number, a numeric string or null")
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<f64>, E> {
+            Ok(Some(v as f64))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<f64>, E> {
+            Ok(Some(v as f64))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Option<f64>, E> {
+            Ok(Some(v))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<f64>, E> {
+            let t = v.trim();
+            if t.is_empty() {
+                return Ok(None);
+            }
+            match t.parse::<f64>() {
+                // "NaN" and "inf" parse as f64 but are not counts.
+                Ok(n) if n.is_finite() => Ok(Some(n)),
+                _ => Err(E::invalid_value(Unexpected::Str(v), &self)),
+            }
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Option<f64>, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Option<f64>, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<f64>, D::Error> {
+            d.deserialize_any(CountVisitor)
+        }
+    }
+    d.deserialize_any(CountVisitor)
+}
+
+/// A timestamp string; see [`parse_timestamp`]. An unparseable value becomes `None` rather than
+/// failing the whole page: `processed_at` is metadata, and losing it is visible in the metrics.
+pub(crate) fn timestamp<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let Some(s) = opt_text(d)? else {
+        return Ok(None);
+    };
+    let parsed = parse_timestamp(&s);
+    if parsed.is_none() {
+        tracing::debug!(value = %s, "ignoring a processedDateTime in an unknown format");
+    }
+    Ok(parsed)
+}
+
+/// Parses `2017-03-14T03:25:16.36+00:00`, `2018-10-14T00:00:00Z`, `2018-10-14T00:00:00` (UTC
+/// assumed), `2018-10-14 00:00:00`, `+0000`-style offsets and plain dates.
+pub(crate) fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"] {
+        if let Ok(t) = DateTime::parse_from_str(s, format) {
+            return Some(t.with_timezone(&Utc));
+        }
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
+            return Some(t.and_utc());
+        }
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn timestamps_with_and_without_offsets_are_utc() {
+        let midnight = Utc.with_ymd_and_hms(2018, 10, 14, 0, 0, 0).unwrap();
+        assert_eq!(parse_timestamp("2018-10-14T00:00:00"), Some(midnight));
+        assert_eq!(parse_timestamp("2018-10-14T00:00:00Z"), Some(midnight));
+        assert_eq!(parse_timestamp("2018-10-14T02:00:00+02:00"), Some(midnight));
+        assert_eq!(parse_timestamp("2018-10-14T02:00:00+0200"), Some(midnight));
+        assert_eq!(parse_timestamp("2018-10-14 00:00:00"), Some(midnight));
+        assert_eq!(parse_timestamp("2018-10-14"), Some(midnight));
+        let fractional = parse_timestamp("2017-03-14T03:25:16.36+00:00").unwrap();
+        assert_eq!(fractional.timestamp_millis(), 1_489_461_916_360);
+        assert_eq!(
+            parse_timestamp("2017-03-14T03:25:16.3600000").map(|t| t.timestamp_millis()),
+            Some(1_489_461_916_360)
+        );
+        assert_eq!(parse_timestamp("yesterday"), None);
+    }
+
+    #[test]
+    fn snippets_are_truncated_lossy_text() {
+        let mut body = b"\xEF\xBB\xBF<html>\xFF".to_vec();
+        body.extend(std::iter::repeat_n(b'a', 500));
+        let s = snippet(&body);
+        assert!(s.starts_with("<html>\u{FFFD}"), "{s}");
+        assert!(s.ends_with('…'));
+        assert!(s.chars().count() <= SNIPPET_BYTES + 1);
+    }
+}
