@@ -9,9 +9,10 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{ApiObserver, AuthError, ClientError, PartnerCenterClient, TokenSource};
-use crate::collector::{Collectors, Scheduler};
-use crate::config::{Cli, CollectorMode, Config, ConfigError, ExporterArgs};
+use crate::collector::{CollectorMode, Collectors};
+use crate::config::{Cli, Config, ConfigError, ExporterArgs};
 use crate::metrics::{ExporterMetrics, MetricsError};
+use crate::scheduler::Scheduler;
 use crate::server::{AppState, router};
 use crate::simulator::{RunningSimulator, SimulateArgs};
 
@@ -60,18 +61,18 @@ pub struct App {
 }
 
 impl App {
-    /// Build everything and bind `config.listen_address` (port 0 picks a free port).
+    /// Build everything and bind `config.web.listen_address` (port 0 picks a free port).
     pub async fn build(config: &Config) -> Result<Self, AppError> {
         let scheduler = build_scheduler(config)?;
-        let listener = TcpListener::bind(config.listen_address)
+        let listener = TcpListener::bind(config.web.listen_address)
             .await
             .map_err(|source| AppError::Bind {
-                addr: config.listen_address,
+                addr: config.web.listen_address,
                 source,
             })?;
         let state = AppState {
             scheduler: scheduler.clone(),
-            telemetry_path: config.telemetry_path.clone(),
+            telemetry_path: config.web.telemetry_path.clone(),
             simulated: config.simulated,
         };
         Ok(Self {
@@ -147,7 +148,7 @@ pub async fn demo_config(args: ExporterArgs) -> Result<(Config, Demo), AppError>
     let simulator = RunningSimulator::start(
         // Figures drift a little every minute, so that dashboards move.
         SimulateArgs {
-            customers: args.demo_customers,
+            customers: args.run.demo_customers,
             drift: Some(std::time::Duration::from_secs(60)),
             ..SimulateArgs::default()
         },
@@ -165,14 +166,14 @@ pub async fn demo_config(args: ExporterArgs) -> Result<(Config, Demo), AppError>
     std::fs::write(&secret_file, client_secret).map_err(AppError::Simulator)?;
     std::fs::write(&refresh_file, simulator.issue_refresh_token()).map_err(AppError::Simulator)?;
     let mut args = args;
-    args.partnercenter_url = Some(simulator.base_url().to_string());
-    args.auth_token_url = Some(simulator.token_url_template(false));
-    args.auth_tenant_id = Some(simulator.partner_tenant_id());
-    args.auth_client_id = Some(client_id);
-    args.auth_client_secret_file = Some(secret_file);
-    args.auth_refresh_token_file = Some(refresh_file);
-    args.auth_mode = crate::client::AuthMode::AppUser;
-    args.auth_resource = None;
+    args.partner_center.partnercenter_url = Some(simulator.base_url().to_string());
+    args.auth.auth_token_url = Some(simulator.token_url_template(false));
+    args.auth.auth_tenant_id = Some(simulator.partner_tenant_id());
+    args.auth.auth_client_id = Some(client_id);
+    args.auth.auth_client_secret_file = Some(secret_file);
+    args.auth.auth_refresh_token_file = Some(refresh_file);
+    args.auth.auth_mode = crate::client::AuthMode::AppUser;
+    args.auth.auth_resource = None;
     let mut config = args.into_config()?;
     config.simulated = true;
     Ok((config, Demo { simulator, dir }))

@@ -14,6 +14,7 @@ pub mod files;
 pub mod metrics;
 pub mod model;
 pub mod render;
+pub mod scheduler;
 pub mod server;
 pub mod shutdown;
 pub mod simulator;

@@ -21,8 +21,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Err(e) = telemetry::init(&cli.exporter.log_level, cli.exporter.log_format) {
-        eprintln!("partnercenter-exporter: bad configuration: {e}");
+    if let Err(e) = telemetry::init(&cli.exporter.logging.log_level, cli.exporter.logging.log_format) {
+        eprintln!("partnercenter-exporter: bad configuration: --log.level: {e}");
         return ExitCode::from(EXIT_CONFIG);
     }
     runtime.block_on(run(cli))
@@ -39,7 +39,7 @@ async fn run(cli: Cli) -> ExitCode {
         };
     }
     let args = cli.exporter;
-    let demo = args.demo;
+    let demo = args.run.demo;
     let (config, _demo) = if demo {
         match app::demo_config(args).await {
             Ok((config, demo)) => {

@@ -14,16 +14,8 @@ use chrono::{DateTime, Utc};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
+use crate::collector::Dataset;
 use crate::model::{DeploymentRow, PartnerDeploymentRow, PartnerUsageRow, UsageRow};
-
-/// What a collector produced in one successful run.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Dataset {
-    Usage(Vec<UsageRow>),
-    Deployment(Vec<DeploymentRow>),
-    PartnerDeployment(Vec<PartnerDeploymentRow>),
-    PartnerUsage(Vec<PartnerUsageRow>),
-}
 
 /// A collector's data, encoded once and kept compressed: the gzip member served as is to
 /// scrapers that accept gzip (Prometheus always does), and inflated for the others.

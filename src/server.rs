@@ -3,6 +3,7 @@
 //! self-metrics part encoded now; it never waits for Partner Center in interval mode.
 
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,9 +16,18 @@ use axum::routing::get;
 use bytes::Bytes;
 use chrono::Utc;
 
-use crate::collector::Scheduler;
-use crate::config::CollectorMode;
+use crate::collector::CollectorMode;
 use crate::render::{RenderedData, gzip_member};
+use crate::scheduler::Scheduler;
+
+/// Where and how the HTTP server listens.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// The address to listen on (port 0 picks a free port).
+    pub listen_address: SocketAddr,
+    /// The path `/metrics` is served under.
+    pub telemetry_path: String,
+}
 
 /// What the handlers share.
 #[derive(Clone)]

@@ -89,7 +89,8 @@ impl Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::{Dataset, render};
+    use crate::collector::Dataset;
+    use crate::render::render;
 
     #[test]
     fn data_older_than_max_age_is_not_current() {

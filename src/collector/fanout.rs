@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 
-use super::CollectError;
+use super::error::CollectError;
 use crate::client::ClientError;
 use crate::model::{Customer, DeploymentRow, UsageRow};
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use partnercenter_exporter::app::{self, App};
-use partnercenter_exporter::collector::Scheduler;
 use partnercenter_exporter::config::Config;
+use partnercenter_exporter::scheduler::Scheduler;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use wiremock::matchers::{method, path};

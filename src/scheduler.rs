@@ -15,7 +15,7 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use tokio_util::sync::CancellationToken;
 
-use super::{Collectors, RunContext, RunOutcome};
+use crate::collector::{CollectionConfig, Collectors, RunContext, RunOutcome};
 use crate::metrics::ExporterMetrics;
 use crate::render::{RenderedData, render};
 use crate::snapshot::{CollectorState, RunSummary, Snapshot};
@@ -56,7 +56,7 @@ impl Scheduler {
     }
 
     /// The collection settings.
-    pub fn config(&self) -> &crate::config::CollectionConfig {
+    pub fn config(&self) -> &CollectionConfig {
         self.collectors.config()
     }
 

@@ -1,0 +1,42 @@
+//! [`CollectorKind`]: the collectors by name, as flags and the `collector` label spell them.
+
+/// The collectors, switched on and off with `--collector.NAME` / `--no-collector.NAME`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CollectorKind {
+    /// Commercial usage endpoint: customer × product × workload.
+    Usage,
+    /// Commercial deployment endpoint: customer × product.
+    Deployment,
+    /// Legacy partner-level deployment per service.
+    PartnerDeployment,
+    /// Legacy partner-level usage per service and workload.
+    PartnerUsage,
+    /// Legacy per-customer usage, fanned out over `/v1/customers`.
+    CustomerUsage,
+    /// Legacy per-customer deployment, fanned out over `/v1/customers`.
+    CustomerDeployment,
+}
+
+impl CollectorKind {
+    /// Every collector, in display order.
+    pub const ALL: [CollectorKind; 6] = [
+        CollectorKind::Usage,
+        CollectorKind::Deployment,
+        CollectorKind::PartnerDeployment,
+        CollectorKind::PartnerUsage,
+        CollectorKind::CustomerUsage,
+        CollectorKind::CustomerDeployment,
+    ];
+
+    /// The name used in flags and in the `collector` label.
+    pub fn name(self) -> &'static str {
+        match self {
+            CollectorKind::Usage => "usage",
+            CollectorKind::Deployment => "deployment",
+            CollectorKind::PartnerDeployment => "partner-deployment",
+            CollectorKind::PartnerUsage => "partner-usage",
+            CollectorKind::CustomerUsage => "customer-usage",
+            CollectorKind::CustomerDeployment => "customer-deployment",
+        }
+    }
+}

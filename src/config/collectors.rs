@@ -1,0 +1,218 @@
+//! The Collectors and Collection flags: which collectors run, what they ask for, and when.
+
+use std::time::Duration;
+
+use clap::{ArgAction, Args};
+
+use super::parse::{ConfigError, duration};
+use crate::client::AnalyticsQuery;
+use crate::collector::{CollectionConfig, CollectorKind, CollectorMode};
+
+/// Flags of the Collectors and Collection groups.
+#[derive(Debug, Args)]
+pub struct CollectorArgs {
+    /// Commercial license usage (customer × product × workload). Off: --no-collector.usage.
+    #[arg(long = "collector.usage", env = "PARTNERCENTER_COLLECTOR_USAGE", action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value = "true", value_name = "BOOL", overrides_with = "no_collector_usage", help_heading = "Collectors")]
+    pub collector_usage: bool,
+    #[arg(long = "no-collector.usage", action = ArgAction::SetTrue, hide = true)]
+    pub no_collector_usage: bool,
+    /// Commercial license deployment (customer × product). Off: --no-collector.deployment.
+    #[arg(long = "collector.deployment", env = "PARTNERCENTER_COLLECTOR_DEPLOYMENT", action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value = "true", value_name = "BOOL", overrides_with = "no_collector_deployment", help_heading = "Collectors")]
+    pub collector_deployment: bool,
+    #[arg(long = "no-collector.deployment", action = ArgAction::SetTrue, hide = true)]
+    pub no_collector_deployment: bool,
+    /// Partner-level deployment per service (legacy endpoint). Off: --no-collector.partner-deployment.
+    #[arg(long = "collector.partner-deployment", env = "PARTNERCENTER_COLLECTOR_PARTNER_DEPLOYMENT", action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value = "true", value_name = "BOOL", overrides_with = "no_collector_partner_deployment", help_heading = "Collectors")]
+    pub collector_partner_deployment: bool,
+    #[arg(long = "no-collector.partner-deployment", action = ArgAction::SetTrue, hide = true)]
+    pub no_collector_partner_deployment: bool,
+    /// Partner-level usage per service and workload (legacy endpoint). Off: --no-collector.partner-usage.
+    #[arg(long = "collector.partner-usage", env = "PARTNERCENTER_COLLECTOR_PARTNER_USAGE", action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value = "false", value_name = "BOOL", overrides_with = "no_collector_partner_usage", help_heading = "Collectors")]
+    pub collector_partner_usage: bool,
+    #[arg(long = "no-collector.partner-usage", action = ArgAction::SetTrue, hide = true)]
+    pub no_collector_partner_usage: bool,
+    /// Per-customer usage over /v1/customers (legacy alternative to --collector.usage). Off: --no-collector.customer-usage.
+    #[arg(long = "collector.customer-usage", env = "PARTNERCENTER_COLLECTOR_CUSTOMER_USAGE", action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value = "false", value_name = "BOOL", overrides_with = "no_collector_customer_usage", help_heading = "Collectors")]
+    pub collector_customer_usage: bool,
+    #[arg(long = "no-collector.customer-usage", action = ArgAction::SetTrue, hide = true)]
+    pub no_collector_customer_usage: bool,
+    /// Per-customer deployment over /v1/customers (legacy alternative to --collector.deployment). Off: --no-collector.customer-deployment.
+    #[arg(long = "collector.customer-deployment", env = "PARTNERCENTER_COLLECTOR_CUSTOMER_DEPLOYMENT", action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value = "false", value_name = "BOOL", overrides_with = "no_collector_customer_deployment", help_heading = "Collectors")]
+    pub collector_customer_deployment: bool,
+    #[arg(long = "no-collector.customer-deployment", action = ArgAction::SetTrue, hide = true)]
+    pub no_collector_customer_deployment: bool,
+
+    /// `filter` passed to the usage endpoint, e.g. "workloadCode eq 'EXO'".
+    #[arg(
+        long = "collector.usage.filter",
+        env = "PARTNERCENTER_COLLECTOR_USAGE_FILTER",
+        help_heading = "Collectors"
+    )]
+    pub collector_usage_filter: Option<String>,
+    /// `groupby` passed to the usage endpoint.
+    #[arg(
+        long = "collector.usage.groupby",
+        env = "PARTNERCENTER_COLLECTOR_USAGE_GROUPBY",
+        help_heading = "Collectors"
+    )]
+    pub collector_usage_groupby: Option<String>,
+    /// `processedDateTime` passed to the usage endpoint (default: the latest data).
+    #[arg(
+        long = "collector.usage.processed-date-time",
+        env = "PARTNERCENTER_COLLECTOR_USAGE_PROCESSED_DATE_TIME",
+        help_heading = "Collectors"
+    )]
+    pub collector_usage_processed_date_time: Option<String>,
+    /// `filter` passed to the deployment endpoint, e.g. "serviceCode eq 'O365'".
+    #[arg(
+        long = "collector.deployment.filter",
+        env = "PARTNERCENTER_COLLECTOR_DEPLOYMENT_FILTER",
+        help_heading = "Collectors"
+    )]
+    pub collector_deployment_filter: Option<String>,
+    /// `groupby` passed to the deployment endpoint.
+    #[arg(
+        long = "collector.deployment.groupby",
+        env = "PARTNERCENTER_COLLECTOR_DEPLOYMENT_GROUPBY",
+        help_heading = "Collectors"
+    )]
+    pub collector_deployment_groupby: Option<String>,
+    /// `processedDateTime` passed to the deployment endpoint (default: the latest data).
+    #[arg(
+        long = "collector.deployment.processed-date-time",
+        env = "PARTNERCENTER_COLLECTOR_DEPLOYMENT_PROCESSED_DATE_TIME",
+        help_heading = "Collectors"
+    )]
+    pub collector_deployment_processed_date_time: Option<String>,
+
+    // ----- Collection -----
+    /// interval: refresh in the background; scrape: refresh when a scrape finds the data older than --collector.min-interval.
+    #[arg(
+        long = "collector.mode",
+        env = "PARTNERCENTER_COLLECTOR_MODE",
+        value_enum,
+        default_value = "interval",
+        help_heading = "Collection"
+    )]
+    pub collector_mode: CollectorMode,
+    /// Time between two collection runs in interval mode.
+    #[arg(long = "collector.interval", env = "PARTNERCENTER_COLLECTOR_INTERVAL", default_value = "1h", value_parser = duration, help_heading = "Collection")]
+    pub collector_interval: Duration,
+    /// In scrape mode, the youngest data that a scrape refreshes.
+    #[arg(long = "collector.min-interval", env = "PARTNERCENTER_COLLECTOR_MIN_INTERVAL", default_value = "5m", value_parser = duration, help_heading = "Collection")]
+    pub collector_min_interval: Duration,
+    /// Data of a collector whose last success is older than this is dropped rather than shown as current.
+    #[arg(long = "collector.max-age", env = "PARTNERCENTER_COLLECTOR_MAX_AGE", default_value = "25h", value_parser = duration, help_heading = "Collection")]
+    pub collector_max_age: Duration,
+    /// Deadline of one whole collection run.
+    #[arg(long = "collector.timeout", env = "PARTNERCENTER_COLLECTOR_TIMEOUT", default_value = "30m", value_parser = duration, help_heading = "Collection")]
+    pub collector_timeout: Duration,
+}
+
+impl CollectorArgs {
+    /// The enabled collectors, after `--collector.X` / `--no-collector.X`.
+    pub fn enabled(&self) -> Vec<CollectorKind> {
+        let pairs = [
+            (
+                CollectorKind::Usage,
+                self.collector_usage && !self.no_collector_usage,
+            ),
+            (
+                CollectorKind::Deployment,
+                self.collector_deployment && !self.no_collector_deployment,
+            ),
+            (
+                CollectorKind::PartnerDeployment,
+                self.collector_partner_deployment && !self.no_collector_partner_deployment,
+            ),
+            (
+                CollectorKind::PartnerUsage,
+                self.collector_partner_usage && !self.no_collector_partner_usage,
+            ),
+            (
+                CollectorKind::CustomerUsage,
+                self.collector_customer_usage && !self.no_collector_customer_usage,
+            ),
+            (
+                CollectorKind::CustomerDeployment,
+                self.collector_customer_deployment && !self.no_collector_customer_deployment,
+            ),
+        ];
+        pairs
+            .into_iter()
+            .filter(|(_, on)| *on)
+            .map(|(kind, _)| kind)
+            .collect()
+    }
+
+    /// The collectors' settings, or the flag that is wrong. `fanout_concurrency` bounds the
+    /// per-customer fan-out (it follows `--partnercenter.concurrency`).
+    pub fn collection_config(&self, fanout_concurrency: usize) -> Result<CollectionConfig, ConfigError> {
+        let enabled = self.enabled();
+        if enabled.is_empty() {
+            return Err(ConfigError::new(
+                "--collector.*",
+                "every collector is disabled; enable at least one",
+            ));
+        }
+        for (a, b, flag) in [
+            (
+                CollectorKind::Usage,
+                CollectorKind::CustomerUsage,
+                "--collector.customer-usage",
+            ),
+            (
+                CollectorKind::Deployment,
+                CollectorKind::CustomerDeployment,
+                "--collector.customer-deployment",
+            ),
+        ] {
+            if enabled.contains(&a) && enabled.contains(&b) {
+                return Err(ConfigError::new(
+                    flag,
+                    format!(
+                        "feeds the same metrics as --collector.{}; enable one of the two (add --no-collector.{})",
+                        a.name(),
+                        a.name()
+                    ),
+                ));
+            }
+        }
+        let durations = [
+            ("--collector.interval", self.collector_interval),
+            ("--collector.min-interval", self.collector_min_interval),
+            ("--collector.max-age", self.collector_max_age),
+            ("--collector.timeout", self.collector_timeout),
+        ];
+        for (flag, d) in durations {
+            if d.is_zero() {
+                return Err(ConfigError::new(flag, "must be greater than 0"));
+            }
+        }
+        let query =
+            |filter: &Option<String>, groupby: &Option<String>, processed: &Option<String>| AnalyticsQuery {
+                filter: filter.clone().filter(|s| !s.is_empty()),
+                groupby: groupby.clone().filter(|s| !s.is_empty()),
+                processed_date_time: processed.clone().filter(|s| !s.is_empty()),
+            };
+        Ok(CollectionConfig {
+            enabled,
+            mode: self.collector_mode,
+            interval: self.collector_interval,
+            min_interval: self.collector_min_interval,
+            max_age: self.collector_max_age,
+            timeout: self.collector_timeout,
+            usage_query: query(
+                &self.collector_usage_filter,
+                &self.collector_usage_groupby,
+                &self.collector_usage_processed_date_time,
+            ),
+            deployment_query: query(
+                &self.collector_deployment_filter,
+                &self.collector_deployment_groupby,
+                &self.collector_deployment_processed_date_time,
+            ),
+            fanout_concurrency,
+        })
+    }
+}
