@@ -1,10 +1,15 @@
 //! partnercenter-exporter: a Prometheus exporter for Microsoft Partner Center license analytics.
 //!
-//! Data flows one way:
+//! Data flows one way, and so do the imports (`scripts/import-cycles.py` checks it):
 //! [`client`] (auth, HTTP, paging, retries) → [`collector`] (API → plain rows) → [`render`]
-//! (rows → exposition text, encoded once per run) → [`snapshot`] (published atomically) →
-//! [`server`] (HTTP). [`metrics`] holds the exporter's own metrics; [`app`] wires everything;
-//! [`simulator`] is a simulated Partner Center for the demo, the tests and benchmarks.
+//! (rows → exposition text, encoded once per run) → [`snapshot`] (what is known, per collector)
+//! → [`scheduler`] (runs the collectors, publishes snapshots atomically) → [`server`] (HTTP).
+//! [`model`] holds the plain rows everything shares; [`metrics`] the exporter's own metrics,
+//! fed by the client and the scheduler; [`files`] the atomic writes of secrets and state.
+//! [`config`] is the only module that knows about flags: it turns them into each module's
+//! settings. [`app`] wires everything, and is the only place that starts [`simulator`], a
+//! simulated Partner Center for `--demo`, `simulate`, the tests and the benchmarks, which
+//! depends on nothing of the exporter but [`model`].
 
 pub mod app;
 pub mod client;

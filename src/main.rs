@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use partnercenter_exporter::app::{self, App};
 use partnercenter_exporter::config::{Cli, Command};
-use partnercenter_exporter::{shutdown, simulator, telemetry};
+use partnercenter_exporter::{shutdown, telemetry};
 
 /// Exit code for bad configuration, as for bad flags (clap uses 2 too).
 const EXIT_CONFIG: u8 = 2;
@@ -30,7 +30,7 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> ExitCode {
     if let Some(Command::Simulate(args)) = cli.command {
-        return match simulator::run(args).await {
+        return match app::simulate(args).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("partnercenter-exporter simulate: {e:#}");

@@ -26,7 +26,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use chrono::NaiveDate;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -466,36 +465,4 @@ impl Drop for RunningSimulator {
     fn drop(&mut self) {
         self.stop.cancel();
     }
-}
-
-/// The `simulate` subcommand: serve until SIGINT/SIGTERM.
-pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
-    let addr = crate::config::parse_listen_address(&args.listen_address)
-        .map_err(|e| anyhow::anyhow!("--listen-address: {e}"))?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr} (change --listen-address)"))?;
-    let customers = args.customers;
-    let simulator = RunningSimulator::start(args, listener).await?;
-    if !addr.ip().is_loopback() {
-        tracing::warn!(%addr, "the simulator's admin endpoints have no authentication; keep it on a trusted network");
-    }
-    let (client_id, client_secret) = simulator.client_credentials();
-    tracing::info!(
-        base_url = %simulator.base_url(),
-        token_url_v1 = %simulator.token_url_template(false),
-        token_url_v2 = %simulator.token_url_template(true),
-        tenant_id = %simulator.partner_tenant_id(),
-        client_id = %client_id,
-        client_secret = %client_secret,
-        refresh_token = %simulator.issue_refresh_token(),
-        customers,
-        "simulated Partner Center listening; these are fake, simulated credentials, valid only against this simulator"
-    );
-    crate::shutdown::signal().await;
-    tracing::info!("shutting down the simulated Partner Center");
-    simulator
-        .shutdown()
-        .await
-        .context("the simulator's server failed")
 }
