@@ -21,12 +21,12 @@ use axum::http::{HeaderMap, Uri, header};
 use axum::response::Response;
 use chrono::NaiveDate;
 
-use super::auth::Principal;
 use super::data::{DeploymentRec, UsageRec, View};
 use super::filter::{self, Expr, Field};
 use super::render::{self, Obj, Rendered};
 use super::routes::{ApiError, ok_json, parse_processed, query_params, require_user};
 use super::state::{NextLinkStyle, Sim};
+use super::tokens::Principal;
 
 /// Documented maximum (and default) of `top`.
 pub const MAX_TOP: usize = 10_000;

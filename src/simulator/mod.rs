@@ -9,7 +9,6 @@
 //! shows, and the code says so where it decides.
 
 mod admin;
-mod auth;
 mod catalog;
 mod commercial;
 mod customers;
@@ -19,7 +18,9 @@ mod lock;
 mod render;
 mod rng;
 mod routes;
+mod signin;
 mod state;
+mod tokens;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -228,7 +229,7 @@ impl SimulateArgs {
         let sim = state::Sim {
             config,
             data,
-            tokens: auth::TokenStore::default(),
+            tokens: tokens::TokenStore::default(),
             knobs: state::Knobs::default(),
             clock: state::Clock::default(),
             limiter: state::RateLimiter::default(),

@@ -18,11 +18,12 @@ use rand::Rng as _;
 use serde_json::json;
 
 use super::admin;
-use super::auth::{self, BearerError, Principal};
 use super::commercial;
 use super::render;
 use super::rng;
+use super::signin;
 use super::state::{Endpoint, Sim};
+use super::tokens::{BearerError, Principal};
 
 /// `Content-Type` of every Partner Center body.
 pub const JSON: &str = "application/json; charset=utf-8";
@@ -59,8 +60,8 @@ pub fn router(sim: Arc<Sim>) -> Router {
     }
     let api = api.layer(middleware::from_fn_with_state(sim.clone(), api_layer));
     let sign_in = Router::new()
-        .route("/{tenant}/oauth2/token", post(auth::token_v1))
-        .route("/{tenant}/oauth2/v2.0/token", post(auth::token_v2))
+        .route("/{tenant}/oauth2/token", post(signin::token_v1))
+        .route("/{tenant}/oauth2/v2.0/token", post(signin::token_v2))
         .layer(middleware::from_fn_with_state(sim.clone(), sign_in_layer));
     Router::new()
         .merge(api)

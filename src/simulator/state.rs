@@ -8,9 +8,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::auth::TokenStore;
 use super::data::DataStore;
 use super::lock::lock;
+use super::tokens::TokenStore;
 
 /// Shape of a non-null `@nextLink` (the real shape is UNCONFIRMED: the docs only show `null`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
