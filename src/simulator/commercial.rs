@@ -24,7 +24,7 @@ use chrono::NaiveDate;
 use super::data::{DeploymentRec, UsageRec, View};
 use super::filter::{self, Expr, Field};
 use super::render::{self, Obj, Rendered};
-use super::routes::{ApiError, ok_json, parse_processed, query_params, require_user};
+use super::reply::{ApiError, ok_json, query_params, require_user};
 use super::state::{NextLinkStyle, Sim};
 use super::tokens::Principal;
 
@@ -162,6 +162,26 @@ fn params(uri: &Uri, fields: &[Field], cap: usize) -> Result<Params, ApiError> {
         groupby,
         processed,
     })
+}
+
+/// Parse a `processedDateTime` value: a date, or a date-time with or without an offset (the
+/// expected format is UNCONFIRMED; the responses' own format is accepted).
+fn parse_processed(s: &str) -> Result<NaiveDate, ApiError> {
+    let s = s.trim();
+    let bad = || {
+        ApiError::bad_request(format!(
+            "processedDateTime '{s}' is not a date like 2026-11-21 or 2026-11-21T00:00:00"
+        ))
+    };
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d);
+    }
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(dt.naive_utc().date());
+    }
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+        .map(|dt| dt.date())
+        .map_err(|_| bad())
 }
 
 fn list<L: Listing>(sim: &Sim, p: &Principal, uri: &Uri, headers: &HeaderMap) -> Result<Response, ApiError> {

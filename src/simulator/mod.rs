@@ -16,6 +16,7 @@ mod data;
 mod filter;
 mod lock;
 mod render;
+mod reply;
 mod rng;
 mod routes;
 mod signin;
