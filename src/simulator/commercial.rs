@@ -21,8 +21,9 @@ use axum::http::{HeaderMap, Uri, header};
 use axum::response::Response;
 use chrono::NaiveDate;
 
-use super::data::{DeploymentRec, UsageRec, View};
+use super::data::View;
 use super::filter::{self, Expr, Field};
+use super::records::{DeploymentRec, UsageRec};
 use super::render::{self, Obj, Rendered};
 use super::reply::{ApiError, ok_json, query_params, require_user};
 use super::state::{NextLinkStyle, Sim};
@@ -85,7 +86,7 @@ impl Listing for Usage {
         view.usage_json()
     }
     fn render(buf: &mut Vec<u8>, view: &View, r: &UsageRec, date: &str) {
-        render::usage_row(buf, view, r, date);
+        render::usage_row(buf, &view.set, view.style, r, date);
     }
 }
 
@@ -108,7 +109,7 @@ impl Listing for Deployment {
         view.deployment_json()
     }
     fn render(buf: &mut Vec<u8>, view: &View, r: &DeploymentRec, date: &str) {
-        render::deployment_row(buf, view, r, date);
+        render::deployment_row(buf, &view.set, r, date);
     }
 }
 

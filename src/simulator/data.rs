@@ -6,17 +6,18 @@
 //! never exceeds sold, and partner-level figures are sums of the customer-level ones. Products that
 //! are sold but never deployed have deployment rows and no usage rows (nothing qualifies).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::catalog::{Service, Workload};
+use super::catalog::Workload;
 use super::customers::{Customer, Subscription};
 use super::filter::Field;
 use super::lock::{lock, read, write};
+use super::records::{CHANNEL, CustomerSet, DeploymentRec, PartnerDeployment, PartnerUsage, UsageRec};
 use super::render::{self, Rendered, Style};
 use super::rng;
 use crate::model;
@@ -30,72 +31,6 @@ pub const UNDERUSED_MIN_QUALIFIED: u64 = 10;
 const SALT_DRIFT: u64 = 3;
 /// Drift steps per period of the drift noise: counts wander smoothly over this many steps.
 const DRIFT_STEPS_PER_PERIOD: f64 = 6.0;
-
-/// The customers at one moment; replaced as a whole when customers are added or removed.
-#[derive(Debug)]
-pub struct CustomerSet {
-    /// Increases with every change.
-    pub generation: u64,
-    /// In ordinal order.
-    pub customers: Vec<Arc<Customer>>,
-    by_id: HashMap<String, usize>,
-}
-
-impl CustomerSet {
-    fn new(generation: u64, customers: Vec<Arc<Customer>>) -> Self {
-        let by_id = customers
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.id.clone(), i))
-            .collect();
-        Self {
-            generation,
-            customers,
-            by_id,
-        }
-    }
-
-    /// Index of a customer by id, in any letter case.
-    pub fn index_of(&self, id: &str) -> Option<usize> {
-        self.by_id.get(&id.to_ascii_lowercase()).copied()
-    }
-}
-
-/// Figures of one usage row (customer × product × workload) in a [`View`].
-#[derive(Debug, Clone, Copy)]
-pub struct UsageRec {
-    pub customer: u32,
-    pub sub: u16,
-    pub workload: u16,
-    pub active: u64,
-    pub qualified: u64,
-}
-
-/// Figures of one deployment row (customer × product) in a [`View`].
-#[derive(Debug, Clone, Copy)]
-pub struct DeploymentRec {
-    pub customer: u32,
-    pub sub: u16,
-    pub deployed: u64,
-    pub sold: u64,
-}
-
-/// Partner-level deployment of one service.
-#[derive(Debug, Clone)]
-pub struct PartnerDeployment {
-    pub service: Service,
-    pub deployed: u64,
-    pub sold: u64,
-}
-
-/// Partner-level usage of one service × workload.
-#[derive(Debug, Clone)]
-pub struct PartnerUsage {
-    pub service: Service,
-    pub workload: &'static Workload,
-    pub active: u64,
-    pub qualified: u64,
-}
 
 /// What a [`View`] was computed for; a different key means a rebuild.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,17 +149,17 @@ impl View {
 
     /// The customer of a row.
     pub fn customer(&self, index: u32) -> &Customer {
-        &self.set.customers[index as usize]
+        self.set.customer(index)
     }
 
     /// The subscription of a row.
     pub fn sub(&self, customer: u32, sub: u16) -> &Subscription {
-        &self.customer(customer).subscriptions[usize::from(sub)]
+        self.set.sub(customer, sub)
     }
 
     /// The workload of a usage row.
     pub fn workload(&self, r: &UsageRec) -> &'static Workload {
-        self.sub(r.customer, r.sub).product.workloads[usize::from(r.workload)]
+        self.set.workload(r)
     }
 
     /// A field of a usage row, as the commercial endpoint shows it.
@@ -247,7 +182,7 @@ impl View {
         match field {
             Field::ServiceCode => p.service.code(),
             Field::ServiceName => p.service.name(),
-            Field::Channel => render::CHANNEL,
+            Field::Channel => CHANNEL,
             Field::CustomerTenantId => &c.id_upper,
             Field::CustomerName => &c.name,
             Field::ProductId => p.id,
@@ -261,7 +196,9 @@ impl View {
     pub fn usage_json(&self) -> &Rendered {
         self.usage_json.get_or_init(|| {
             let date = render::commercial_date(self.key.processed);
-            Rendered::build(self.usage.iter(), |buf, r| render::usage_row(buf, self, r, &date))
+            Rendered::build(self.usage.iter(), |buf, r| {
+                render::usage_row(buf, &self.set, self.style, r, &date)
+            })
         })
     }
 
@@ -270,7 +207,7 @@ impl View {
         self.deployment_json.get_or_init(|| {
             let date = render::commercial_date(self.key.processed);
             Rendered::build(self.deployment.iter(), |buf, r| {
-                render::deployment_row(buf, self, r, &date)
+                render::deployment_row(buf, &self.set, r, &date)
             })
         })
     }
@@ -303,7 +240,7 @@ impl View {
                     workload_code: w.code.to_owned(),
                     workload_name: w.name.to_owned(),
                     service_code: p.service.code().to_owned(),
-                    channel: render::CHANNEL.to_owned(),
+                    channel: CHANNEL.to_owned(),
                     licenses_active: r.active as f64,
                     licenses_qualified: r.qualified as f64,
                     processed_at: Some(self.processed_at()),
@@ -325,7 +262,7 @@ impl View {
                     product_id: p.id.to_ascii_lowercase(),
                     product_name: p.name.to_owned(),
                     service_code: p.service.code().to_owned(),
-                    channel: render::CHANNEL.to_owned(),
+                    channel: CHANNEL.to_owned(),
                     licenses_deployed: r.deployed as f64,
                     licenses_sold: r.sold as f64,
                     processed_at: Some(self.processed_at()),
@@ -340,7 +277,7 @@ impl View {
             .iter()
             .map(|d| model::PartnerDeploymentRow {
                 service_code: d.service.code().to_owned(),
-                channel: render::CHANNEL.to_owned(),
+                channel: CHANNEL.to_owned(),
                 prorated_deployment_percent: self.style.percent(d.deployed, d.sold),
                 licenses_sold: d.sold as f64,
                 processed_at: Some(self.processed_at()),
@@ -355,7 +292,7 @@ impl View {
             .map(|u| model::PartnerUsageRow {
                 service_code: u.service.code().to_owned(),
                 workload_name: u.workload.name.to_owned(),
-                channel: render::CHANNEL.to_owned(),
+                channel: CHANNEL.to_owned(),
                 prorated_licenses_usage_percent: self.style.percent(u.active, u.qualified),
                 processed_at: Some(self.processed_at()),
             })

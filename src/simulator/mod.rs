@@ -15,6 +15,7 @@ mod customers;
 mod data;
 mod filter;
 mod lock;
+mod records;
 mod render;
 mod reply;
 mod rng;

@@ -10,10 +10,7 @@ use std::ops::Range;
 use chrono::NaiveDate;
 
 use super::customers::Customer;
-use super::data::{DeploymentRec, PartnerDeployment, PartnerUsage, UsageRec, View};
-
-/// The `channel` of every row: the documented examples only show resellers.
-pub const CHANNEL: &str = "reseller";
+use super::records::{CHANNEL, CustomerSet, DeploymentRec, PartnerDeployment, PartnerUsage, UsageRec};
 
 /// The name of the active-licenses field of the commercial usage rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -221,10 +218,10 @@ pub fn legacy_date(date: NaiveDate) -> String {
 }
 
 /// One commercial usage row.
-pub fn usage_row(buf: &mut Vec<u8>, view: &View, r: &UsageRec, processed: &str) {
-    let c = view.customer(r.customer);
-    let p = view.sub(r.customer, r.sub).product;
-    let w = view.workload(r);
+pub fn usage_row(buf: &mut Vec<u8>, set: &CustomerSet, style: Style, r: &UsageRec, processed: &str) {
+    let c = set.customer(r.customer);
+    let p = set.sub(r.customer, r.sub).product;
+    let w = set.workload(r);
     Obj::new(buf)
         .str("processedDateTime", processed)
         .str("workloadCode", w.code)
@@ -236,15 +233,15 @@ pub fn usage_row(buf: &mut Vec<u8>, view: &View, r: &UsageRec, processed: &str) 
         .str("customerName", &c.name)
         .str("productId", p.id)
         .str("productName", p.name)
-        .int(view.style.spelling.key(), r.active)
+        .int(style.spelling.key(), r.active)
         .int("licensesQualified", r.qualified)
         .end();
 }
 
 /// One commercial deployment row.
-pub fn deployment_row(buf: &mut Vec<u8>, view: &View, r: &DeploymentRec, processed: &str) {
-    let c = view.customer(r.customer);
-    let p = view.sub(r.customer, r.sub).product;
+pub fn deployment_row(buf: &mut Vec<u8>, set: &CustomerSet, r: &DeploymentRec, processed: &str) {
+    let c = set.customer(r.customer);
+    let p = set.sub(r.customer, r.sub).product;
     Obj::new(buf)
         .str("processedDateTime", processed)
         .str("serviceCode", p.service.code())
@@ -289,14 +286,11 @@ pub fn legacy_collection(items: &Rendered) -> Vec<u8> {
 }
 
 /// Legacy partner deployment rows (`PartnerLicensesDeploymentInsights`).
-pub fn partner_deployment(view: &View, rows: &[PartnerDeployment]) -> Vec<u8> {
-    let date = legacy_date(view.key.processed);
+pub fn partner_deployment(style: Style, processed: NaiveDate, rows: &[PartnerDeployment]) -> Vec<u8> {
+    let date = legacy_date(processed);
     legacy_collection(&Rendered::build(rows.iter(), |buf, d| {
         Obj::new(buf)
-            .float(
-                "proratedDeploymentPercent",
-                view.style.percent(d.deployed, d.sold),
-            )
+            .float("proratedDeploymentPercent", style.percent(d.deployed, d.sold))
             .int("licensesSold", d.sold)
             .str("processedDateTime", &date)
             .str("serviceName", d.service.code())
@@ -307,13 +301,13 @@ pub fn partner_deployment(view: &View, rows: &[PartnerDeployment]) -> Vec<u8> {
 }
 
 /// Legacy partner usage rows (`PartnerLicensesUsageInsights`).
-pub fn partner_usage(view: &View, rows: &[PartnerUsage]) -> Vec<u8> {
-    let date = legacy_date(view.key.processed);
+pub fn partner_usage(style: Style, processed: NaiveDate, rows: &[PartnerUsage]) -> Vec<u8> {
+    let date = legacy_date(processed);
     legacy_collection(&Rendered::build(rows.iter(), |buf, u| {
         Obj::new(buf)
             .float(
                 "proratedLicensesUsagePercent",
-                view.style.percent(u.active, u.qualified),
+                style.percent(u.active, u.qualified),
             )
             .str("workloadName", u.workload.name)
             .str("processedDateTime", &date)
@@ -326,16 +320,21 @@ pub fn partner_usage(view: &View, rows: &[PartnerUsage]) -> Vec<u8> {
 
 /// Legacy per-customer deployment rows, shaped like the documented example (no customer id,
 /// service code or product id, although the resource table lists some of them).
-pub fn customer_deployment(view: &View, rows: &[DeploymentRec]) -> Vec<u8> {
-    let date = legacy_date(view.key.processed);
+pub fn customer_deployment(
+    set: &CustomerSet,
+    style: Style,
+    processed: NaiveDate,
+    rows: &[DeploymentRec],
+) -> Vec<u8> {
+    let date = legacy_date(processed);
     legacy_collection(&Rendered::build(rows.iter(), |buf, r| {
-        let c = view.customer(r.customer);
-        let p = view.sub(r.customer, r.sub).product;
+        let c = set.customer(r.customer);
+        let p = set.sub(r.customer, r.sub).product;
         Obj::new(buf)
             .str("customerName", &c.name)
             .str("productName", p.name)
             .int("licensesDeployed", r.deployed)
-            .float("deploymentPercent", view.style.percent(r.deployed, r.sold))
+            .float("deploymentPercent", style.percent(r.deployed, r.sold))
             .int("licensesSold", r.sold)
             .str("processedDateTime", &date)
             .str("serviceName", p.service.code())
@@ -346,18 +345,18 @@ pub fn customer_deployment(view: &View, rows: &[DeploymentRec]) -> Vec<u8> {
 }
 
 /// Legacy per-customer usage rows, shaped like the documented example (no workload code).
-pub fn customer_usage(view: &View, rows: &[UsageRec]) -> Vec<u8> {
-    let date = legacy_date(view.key.processed);
+pub fn customer_usage(set: &CustomerSet, style: Style, processed: NaiveDate, rows: &[UsageRec]) -> Vec<u8> {
+    let date = legacy_date(processed);
     legacy_collection(&Rendered::build(rows.iter(), |buf, r| {
-        let c = view.customer(r.customer);
-        let p = view.sub(r.customer, r.sub).product;
+        let c = set.customer(r.customer);
+        let p = set.sub(r.customer, r.sub).product;
         Obj::new(buf)
             .str("customerName", &c.name)
             .str("productName", p.name)
             .int("licensesActive", r.active)
             .int("licensesQualified", r.qualified)
-            .float("usagePercent", view.style.percent(r.active, r.qualified))
-            .str("workloadName", view.workload(r).name)
+            .float("usagePercent", style.percent(r.active, r.qualified))
+            .str("workloadName", set.workload(r).name)
             .str("processedDateTime", &date)
             .str("serviceName", p.service.code())
             .str("channel", CHANNEL)

@@ -264,7 +264,11 @@ async fn partner_usage(
 ) -> Result<Response, ApiError> {
     require_user(&p)?;
     let view = sim.data.view(sim.clock.now());
-    Ok(ok_json(render::partner_usage(&view, &view.partner_usage)))
+    Ok(ok_json(render::partner_usage(
+        view.style,
+        view.key.processed,
+        &view.partner_usage,
+    )))
 }
 
 async fn partner_deployment(
@@ -274,7 +278,8 @@ async fn partner_deployment(
     require_user(&p)?;
     let view = sim.data.view(sim.clock.now());
     Ok(ok_json(render::partner_deployment(
-        &view,
+        view.style,
+        view.key.processed,
         &view.partner_deployment,
     )))
 }
@@ -291,7 +296,12 @@ async fn customer_usage(
         .index_of(&id)
         .ok_or_else(|| ApiError::tenant_not_found(&id))?;
     let rows = &view.usage[view.ranges[index].0.clone()];
-    Ok(ok_json(render::customer_usage(&view, rows)))
+    Ok(ok_json(render::customer_usage(
+        &view.set,
+        view.style,
+        view.key.processed,
+        rows,
+    )))
 }
 
 async fn customer_deployment(
@@ -306,5 +316,10 @@ async fn customer_deployment(
         .index_of(&id)
         .ok_or_else(|| ApiError::tenant_not_found(&id))?;
     let rows = &view.deployment[view.ranges[index].1.clone()];
-    Ok(ok_json(render::customer_deployment(&view, rows)))
+    Ok(ok_json(render::customer_deployment(
+        &view.set,
+        view.style,
+        view.key.processed,
+        rows,
+    )))
 }
