@@ -23,8 +23,9 @@ use chrono::NaiveDate;
 
 use super::data::View;
 use super::filter::{self, Expr, Field};
+use super::json::{Obj, Rendered};
 use super::records::{DeploymentRec, UsageRec};
-use super::render::{self, Obj, Rendered};
+use super::render;
 use super::reply::{ApiError, ok_json, query_params, require_user};
 use super::state::{NextLinkStyle, Sim};
 use super::tokens::Principal;

@@ -16,9 +16,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::catalog::Workload;
 use super::customers::{Customer, Subscription};
 use super::filter::Field;
+use super::json::Rendered;
 use super::lock::{lock, read, write};
 use super::records::{CHANNEL, CustomerSet, DeploymentRec, PartnerDeployment, PartnerUsage, UsageRec};
-use super::render::{self, Rendered, Style};
+use super::render::{self, Style};
 use super::rng;
 use crate::model;
 

@@ -14,6 +14,7 @@ mod commercial;
 mod customers;
 mod data;
 mod filter;
+mod json;
 mod lock;
 mod records;
 mod render;
