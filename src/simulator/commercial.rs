@@ -24,7 +24,7 @@ use chrono::NaiveDate;
 use super::data::View;
 use super::filter::{self, Expr, Field};
 use super::json::{Obj, Rendered};
-use super::records::{DeploymentRec, UsageRec};
+use super::records::{CHANNEL, DeploymentRec, UsageRec};
 use super::render;
 use super::reply::{ApiError, ok_json, query_params, require_user};
 use super::state::{NextLinkStyle, Sim};
@@ -75,7 +75,7 @@ impl Listing for Usage {
         &view.usage
     }
     fn field<'a>(view: &'a View, r: &UsageRec, f: Field) -> &'a str {
-        view.usage_field(r, f)
+        usage_field(view, r, f)
     }
     fn counts(r: &UsageRec) -> (u64, u64) {
         (r.active, r.qualified)
@@ -98,7 +98,7 @@ impl Listing for Deployment {
         &view.deployment
     }
     fn field<'a>(view: &'a View, r: &DeploymentRec, f: Field) -> &'a str {
-        view.deployment_field(r, f)
+        deployment_field(view, r, f)
     }
     fn counts(r: &DeploymentRec) -> (u64, u64) {
         (r.deployed, r.sold)
@@ -111,6 +111,36 @@ impl Listing for Deployment {
     }
     fn render(buf: &mut Vec<u8>, view: &View, r: &DeploymentRec, date: &str) {
         render::deployment_row(buf, &view.set, r, date);
+    }
+}
+
+/// A field of a usage row, as the commercial endpoint shows it.
+fn usage_field<'a>(view: &'a View, r: &UsageRec, field: Field) -> &'a str {
+    match field {
+        Field::WorkloadCode => view.workload(r).code,
+        Field::WorkloadName => view.workload(r).name,
+        _ => common_field(view, r.customer, r.sub, field),
+    }
+}
+
+/// A field of a deployment row, as the commercial endpoint shows it.
+fn deployment_field<'a>(view: &'a View, r: &DeploymentRec, field: Field) -> &'a str {
+    common_field(view, r.customer, r.sub, field)
+}
+
+fn common_field(view: &View, customer: u32, sub: u16, field: Field) -> &str {
+    let c = view.customer(customer);
+    let p = view.sub(customer, sub).product;
+    match field {
+        Field::ServiceCode => p.service.code(),
+        Field::ServiceName => p.service.name(),
+        Field::Channel => CHANNEL,
+        Field::CustomerTenantId => &c.id_upper,
+        Field::CustomerName => &c.name,
+        Field::ProductId => p.id,
+        Field::ProductName => p.name,
+        // Deployment rows have no workload; the filter parser rejects these fields for them.
+        Field::WorkloadCode | Field::WorkloadName => "",
     }
 }
 

@@ -24,6 +24,7 @@ mod routes;
 mod signin;
 mod state;
 mod tokens;
+mod truth;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -37,9 +38,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::model;
 
-pub use data::{UNDERUSED_MIN_QUALIFIED, UNDERUSED_RATIO};
 pub use render::{PercentScale, UsageSpelling};
 pub use state::{KnobValues, NextLinkStyle};
+pub use truth::{UNDERUSED_MIN_QUALIFIED, UNDERUSED_RATIO};
 
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| format!("'{s}' is not a date like 2026-11-21 ({e})"))
