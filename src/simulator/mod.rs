@@ -34,7 +34,7 @@ mod tokens;
 mod truth;
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -231,13 +231,7 @@ impl RunningSimulator {
     /// Serve on `listener` until [`RunningSimulator::shutdown`] or drop.
     pub async fn start(args: SimulateArgs, listener: tokio::net::TcpListener) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
-        let host = match addr.ip() {
-            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            ip => ip,
-        };
-        let base_url = url::Url::parse(&format!("http://{}/", SocketAddr::new(host, addr.port())))
-            .map_err(|e| invalid(format!("no base URL for {addr}: {e}")))?;
+        let base_url = routes::base_url(addr).map_err(|e| invalid(format!("no base URL for {addr}: {e}")))?;
         let sim = Arc::new(args.into_state()?);
         let app = routes::router(sim.clone());
         let stop = CancellationToken::new();
@@ -295,31 +289,19 @@ impl RunningSimulator {
 
     /// A fresh, valid refresh token (as the one-time consent would give).
     pub fn issue_refresh_token(&self) -> String {
-        let c = &self.sim.config;
-        self.sim
-            .tokens
-            .issue_refresh(self.sim.clock.now(), c.refresh_token_ttl, c.refresh_token_grace)
+        self.sim.issue_refresh_token()
     }
 
     /// Every customer, in `/v1/customers` order (ids lower-case).
     pub fn customers(&self) -> Vec<model::Customer> {
-        self.sim
-            .data
-            .set()
-            .customers
-            .iter()
-            .map(|c| c.to_model())
-            .collect()
+        let set = self.sim.data.set();
+        set.customers.iter().map(|c| c.to_model()).collect()
     }
 
     /// Add `count` generated customers; returns them.
     pub fn add_customers(&self, count: usize) -> Vec<model::Customer> {
-        self.sim
-            .data
-            .add(count, None)
-            .iter()
-            .map(|c| c.to_model())
-            .collect()
+        let added = self.sim.data.add(count, None);
+        added.iter().map(|c| c.to_model()).collect()
     }
 
     /// Add one customer with this company name; its figures are generated as for any other.

@@ -4,6 +4,7 @@
 //! commercial endpoints of `commercial`, the sign-in endpoints of `signin` and the test hooks of
 //! `admin`; the error shapes all Partner Center handlers share are in `reply`.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -67,6 +68,17 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .merge(admin::router(sim.clone()))
         .fallback(not_found)
         .with_state(sim)
+}
+
+/// The base URL clients reach a listener bound to `addr` at: an unspecified address (`0.0.0.0`,
+/// `::`) is reached on loopback.
+pub fn base_url(addr: SocketAddr) -> Result<url::Url, url::ParseError> {
+    let host = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    url::Url::parse(&format!("http://{}/", SocketAddr::new(host, addr.port())))
 }
 
 async fn not_found(uri: Uri) -> Response {

@@ -295,6 +295,16 @@ pub struct Sim {
     pub counters: Counters,
 }
 
+impl Sim {
+    /// A fresh refresh token with the configured lifetime and grace, as a one-time interactive
+    /// consent would give.
+    pub fn issue_refresh_token(&self) -> String {
+        let c = &self.config;
+        self.tokens
+            .issue_refresh(self.clock.now(), c.refresh_token_ttl, c.refresh_token_grace)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
