@@ -1,8 +1,7 @@
-//! The synthetic partner's rows as plain records: the customer set of one moment, and the figures
-//! of each usage and deployment row as indices into it (customer, subscription, workload) plus
-//! counts, so a row is a few bytes and names nothing it would have to copy. `data` computes them,
-//! `render` writes them, the handlers read them; the set resolves a row's indices to its customer,
-//! product and workload.
+//! The synthetic partner's rows as plain records: the customer set of one moment, and each usage
+//! and deployment row as indices into it (customer, subscription, workload) plus its counts, so a
+//! row is a few bytes and copies no strings; the set resolves the indices to the customer, product
+//! and workload. `data` computes the records, `render` writes them, the handlers read them.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -23,6 +23,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// Any error in the usual shape.
     pub fn new(status: StatusCode, code: u32, description: impl Into<String>) -> Self {
         Self {
             status,
@@ -56,6 +57,7 @@ impl ApiError {
         )
     }
 
+    /// 401 for a missing, unknown or expired bearer token.
     pub fn unauthorized(why: BearerError) -> Self {
         match why {
             BearerError::Missing => Self::new(
@@ -76,6 +78,7 @@ impl ApiError {
         }
     }
 
+    /// 429 in the throttling shape, with `Retry-After: seconds`.
     pub fn throttled(seconds: u64) -> Self {
         Self {
             retry_after: Some(seconds),
@@ -87,6 +90,7 @@ impl ApiError {
         }
     }
 
+    /// A simulated server failure: 503, or 500 (code 800003).
     pub fn random_failure(unavailable: bool) -> Self {
         if unavailable {
             // No documented code for 503; the description is the simulator's own.

@@ -1,5 +1,6 @@
 //! Shared state of a running simulator: configuration, data, tokens, the knobs tests turn at
 //! runtime, the clock (which tests can move forward), the rate limiter and request counters.
+//! `settings` builds it from the flags.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
