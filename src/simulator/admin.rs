@@ -171,10 +171,7 @@ async fn set_knobs(State(sim): State<Arc<Sim>>, bytes: Bytes) -> Response {
 }
 
 async fn refresh_token(State(sim): State<Arc<Sim>>) -> Response {
-    let c = &sim.config;
-    let token = sim
-        .tokens
-        .issue_refresh(sim.clock.now(), c.refresh_token_ttl, c.refresh_token_grace);
+    let token = sim.issue_refresh_token();
     axum::Json(json!({"refresh_token": token})).into_response()
 }
 

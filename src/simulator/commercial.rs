@@ -21,12 +21,14 @@ use axum::http::{HeaderMap, Uri, header};
 use axum::response::Response;
 use chrono::NaiveDate;
 
-use super::auth::Principal;
-use super::data::{DeploymentRec, UsageRec, View};
+use super::data::View;
 use super::filter::{self, Expr, Field};
-use super::render::{self, Obj, Rendered};
-use super::routes::{ApiError, ok_json, parse_processed, query_params, require_user};
+use super::json::{Obj, Rendered};
+use super::records::{CHANNEL, DeploymentRec, UsageRec};
+use super::render;
+use super::reply::{ApiError, ok_json, query_params, require_user};
 use super::state::{NextLinkStyle, Sim};
+use super::tokens::Principal;
 
 /// Documented maximum (and default) of `top`.
 pub const MAX_TOP: usize = 10_000;
@@ -73,7 +75,7 @@ impl Listing for Usage {
         &view.usage
     }
     fn field<'a>(view: &'a View, r: &UsageRec, f: Field) -> &'a str {
-        view.usage_field(r, f)
+        usage_field(view, r, f)
     }
     fn counts(r: &UsageRec) -> (u64, u64) {
         (r.active, r.qualified)
@@ -85,7 +87,7 @@ impl Listing for Usage {
         view.usage_json()
     }
     fn render(buf: &mut Vec<u8>, view: &View, r: &UsageRec, date: &str) {
-        render::usage_row(buf, view, r, date);
+        render::usage_row(buf, &view.set, view.style, r, date);
     }
 }
 
@@ -96,7 +98,7 @@ impl Listing for Deployment {
         &view.deployment
     }
     fn field<'a>(view: &'a View, r: &DeploymentRec, f: Field) -> &'a str {
-        view.deployment_field(r, f)
+        deployment_field(view, r, f)
     }
     fn counts(r: &DeploymentRec) -> (u64, u64) {
         (r.deployed, r.sold)
@@ -108,7 +110,37 @@ impl Listing for Deployment {
         view.deployment_json()
     }
     fn render(buf: &mut Vec<u8>, view: &View, r: &DeploymentRec, date: &str) {
-        render::deployment_row(buf, view, r, date);
+        render::deployment_row(buf, &view.set, r, date);
+    }
+}
+
+/// A field of a usage row, as the commercial endpoint shows it.
+fn usage_field<'a>(view: &'a View, r: &UsageRec, field: Field) -> &'a str {
+    match field {
+        Field::WorkloadCode => view.workload(r).code,
+        Field::WorkloadName => view.workload(r).name,
+        _ => common_field(view, r.customer, r.sub, field),
+    }
+}
+
+/// A field of a deployment row, as the commercial endpoint shows it.
+fn deployment_field<'a>(view: &'a View, r: &DeploymentRec, field: Field) -> &'a str {
+    common_field(view, r.customer, r.sub, field)
+}
+
+fn common_field(view: &View, customer: u32, sub: u16, field: Field) -> &str {
+    let c = view.customer(customer);
+    let p = view.sub(customer, sub).product;
+    match field {
+        Field::ServiceCode => p.service.code(),
+        Field::ServiceName => p.service.name(),
+        Field::Channel => CHANNEL,
+        Field::CustomerTenantId => &c.id_upper,
+        Field::CustomerName => &c.name,
+        Field::ProductId => p.id,
+        Field::ProductName => p.name,
+        // Deployment rows have no workload; the filter parser rejects these fields for them.
+        Field::WorkloadCode | Field::WorkloadName => "",
     }
 }
 
@@ -162,6 +194,26 @@ fn params(uri: &Uri, fields: &[Field], cap: usize) -> Result<Params, ApiError> {
         groupby,
         processed,
     })
+}
+
+/// Parse a `processedDateTime` value: a date, or a date-time with or without an offset (the
+/// expected format is UNCONFIRMED; the responses' own format is accepted).
+fn parse_processed(s: &str) -> Result<NaiveDate, ApiError> {
+    let s = s.trim();
+    let bad = || {
+        ApiError::bad_request(format!(
+            "processedDateTime '{s}' is not a date like 2026-11-21 or 2026-11-21T00:00:00"
+        ))
+    };
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d);
+    }
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(dt.naive_utc().date());
+    }
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+        .map(|dt| dt.date())
+        .map_err(|_| bad())
 }
 
 fn list<L: Listing>(sim: &Sim, p: &Principal, uri: &Uri, headers: &HeaderMap) -> Result<Response, ApiError> {

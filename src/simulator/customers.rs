@@ -17,7 +17,7 @@ const SALT_ID: u64 = 2;
 pub enum Profile {
     /// Most licenses deployed and used.
     Healthy,
-    /// Licenses deployed but badly under-used (utilisation well below [`super::data::UNDERUSED_RATIO`]).
+    /// Licenses deployed but badly under-used (utilisation well below [`super::truth::UNDERUSED_RATIO`]).
     Underused,
     /// Healthy use, but at least one product sold and never deployed.
     Shelfware,

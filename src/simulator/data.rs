@@ -1,101 +1,31 @@
-//! The synthetic partner's data: the customer set (see [`super::customers`] for how one customer is
-//! generated), and the [`View`] of all rows at one moment (drift step and processed date), from which every endpoint
-//! and every ground-truth method reads, so the figures agree everywhere.
+//! The synthetic partner's data: the [`DataStore`] holding the current customer set (see
+//! [`super::customers`] for how one customer is generated), and the [`View`] of all rows at one
+//! moment (drift step and processed date), from which every endpoint and every ground-truth method
+//! (in `truth`) reads, so the figures agree everywhere. A view computes the rows (`records`) and
+//! caches them rendered (`render`).
 //!
 //! Invariants: a product's qualified licenses (per workload) equal its deployed licenses, deployed
 //! never exceeds sold, and partner-level figures are sums of the customer-level ones. Products that
 //! are sold but never deployed have deployment rows and no usage rows (nothing qualifies).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::catalog::{Service, Workload};
+use super::catalog::Workload;
 use super::customers::{Customer, Subscription};
-use super::filter::Field;
+use super::json::Rendered;
 use super::lock::{lock, read, write};
-use super::render::{self, Rendered, Style};
+use super::records::{CustomerSet, DeploymentRec, PartnerDeployment, PartnerUsage, UsageRec};
+use super::render::{self, Style};
 use super::rng;
-use crate::model;
-
-/// A customer counts as under-used when its active licenses are below this share of its qualified
-/// licenses, summed over all its usage rows…
-pub const UNDERUSED_RATIO: f64 = 0.3;
-/// …and it has at least this many qualified licenses in total.
-pub const UNDERUSED_MIN_QUALIFIED: u64 = 10;
 
 const SALT_DRIFT: u64 = 3;
 /// Drift steps per period of the drift noise: counts wander smoothly over this many steps.
 const DRIFT_STEPS_PER_PERIOD: f64 = 6.0;
-
-/// The customers at one moment; replaced as a whole when customers are added or removed.
-#[derive(Debug)]
-pub struct CustomerSet {
-    /// Increases with every change.
-    pub generation: u64,
-    /// In ordinal order.
-    pub customers: Vec<Arc<Customer>>,
-    by_id: HashMap<String, usize>,
-}
-
-impl CustomerSet {
-    fn new(generation: u64, customers: Vec<Arc<Customer>>) -> Self {
-        let by_id = customers
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.id.clone(), i))
-            .collect();
-        Self {
-            generation,
-            customers,
-            by_id,
-        }
-    }
-
-    /// Index of a customer by id, in any letter case.
-    pub fn index_of(&self, id: &str) -> Option<usize> {
-        self.by_id.get(&id.to_ascii_lowercase()).copied()
-    }
-}
-
-/// Figures of one usage row (customer × product × workload) in a [`View`].
-#[derive(Debug, Clone, Copy)]
-pub struct UsageRec {
-    pub customer: u32,
-    pub sub: u16,
-    pub workload: u16,
-    pub active: u64,
-    pub qualified: u64,
-}
-
-/// Figures of one deployment row (customer × product) in a [`View`].
-#[derive(Debug, Clone, Copy)]
-pub struct DeploymentRec {
-    pub customer: u32,
-    pub sub: u16,
-    pub deployed: u64,
-    pub sold: u64,
-}
-
-/// Partner-level deployment of one service.
-#[derive(Debug, Clone)]
-pub struct PartnerDeployment {
-    pub service: Service,
-    pub deployed: u64,
-    pub sold: u64,
-}
-
-/// Partner-level usage of one service × workload.
-#[derive(Debug, Clone)]
-pub struct PartnerUsage {
-    pub service: Service,
-    pub workload: &'static Workload,
-    pub active: u64,
-    pub qualified: u64,
-}
 
 /// What a [`View`] was computed for; a different key means a rebuild.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,54 +144,26 @@ impl View {
 
     /// The customer of a row.
     pub fn customer(&self, index: u32) -> &Customer {
-        &self.set.customers[index as usize]
+        self.set.customer(index)
     }
 
     /// The subscription of a row.
     pub fn sub(&self, customer: u32, sub: u16) -> &Subscription {
-        &self.customer(customer).subscriptions[usize::from(sub)]
+        self.set.sub(customer, sub)
     }
 
     /// The workload of a usage row.
     pub fn workload(&self, r: &UsageRec) -> &'static Workload {
-        self.sub(r.customer, r.sub).product.workloads[usize::from(r.workload)]
-    }
-
-    /// A field of a usage row, as the commercial endpoint shows it.
-    pub fn usage_field(&self, r: &UsageRec, field: Field) -> &str {
-        match field {
-            Field::WorkloadCode => self.workload(r).code,
-            Field::WorkloadName => self.workload(r).name,
-            _ => self.common_field(r.customer, r.sub, field),
-        }
-    }
-
-    /// A field of a deployment row, as the commercial endpoint shows it.
-    pub fn deployment_field(&self, r: &DeploymentRec, field: Field) -> &str {
-        self.common_field(r.customer, r.sub, field)
-    }
-
-    fn common_field(&self, customer: u32, sub: u16, field: Field) -> &str {
-        let c = self.customer(customer);
-        let p = self.sub(customer, sub).product;
-        match field {
-            Field::ServiceCode => p.service.code(),
-            Field::ServiceName => p.service.name(),
-            Field::Channel => render::CHANNEL,
-            Field::CustomerTenantId => &c.id_upper,
-            Field::CustomerName => &c.name,
-            Field::ProductId => p.id,
-            Field::ProductName => p.name,
-            // Deployment rows have no workload; the filter parser rejects these fields for them.
-            Field::WorkloadCode | Field::WorkloadName => "",
-        }
+        self.set.workload(r)
     }
 
     /// Every commercial usage row rendered once (for the default processed date).
     pub fn usage_json(&self) -> &Rendered {
         self.usage_json.get_or_init(|| {
             let date = render::commercial_date(self.key.processed);
-            Rendered::build(self.usage.iter(), |buf, r| render::usage_row(buf, self, r, &date))
+            Rendered::build(self.usage.iter(), |buf, r| {
+                render::usage_row(buf, &self.set, self.style, r, &date)
+            })
         })
     }
 
@@ -270,7 +172,7 @@ impl View {
         self.deployment_json.get_or_init(|| {
             let date = render::commercial_date(self.key.processed);
             Rendered::build(self.deployment.iter(), |buf, r| {
-                render::deployment_row(buf, self, r, &date)
+                render::deployment_row(buf, &self.set, r, &date)
             })
         })
     }
@@ -280,116 +182,6 @@ impl View {
         self.customers_json.get_or_init(|| {
             Rendered::build(self.set.customers.iter(), |buf, c| render::customer_item(buf, c))
         })
-    }
-
-    /// Midnight UTC of the processed date.
-    pub fn processed_at(&self) -> DateTime<Utc> {
-        self.key.processed.and_time(chrono::NaiveTime::MIN).and_utc()
-    }
-
-    /// Commercial usage rows as [`model::UsageRow`]s (ids lower-cased).
-    pub fn model_usage(&self) -> Vec<model::UsageRow> {
-        self.usage
-            .iter()
-            .map(|r| {
-                let c = self.customer(r.customer);
-                let p = self.sub(r.customer, r.sub).product;
-                let w = self.workload(r);
-                model::UsageRow {
-                    customer_tenant_id: c.id.clone(),
-                    customer_name: c.name.clone(),
-                    product_id: p.id.to_ascii_lowercase(),
-                    product_name: p.name.to_owned(),
-                    workload_code: w.code.to_owned(),
-                    workload_name: w.name.to_owned(),
-                    service_code: p.service.code().to_owned(),
-                    channel: render::CHANNEL.to_owned(),
-                    licenses_active: r.active as f64,
-                    licenses_qualified: r.qualified as f64,
-                    processed_at: Some(self.processed_at()),
-                }
-            })
-            .collect()
-    }
-
-    /// Commercial deployment rows as [`model::DeploymentRow`]s (ids lower-cased).
-    pub fn model_deployment(&self) -> Vec<model::DeploymentRow> {
-        self.deployment
-            .iter()
-            .map(|r| {
-                let c = self.customer(r.customer);
-                let p = self.sub(r.customer, r.sub).product;
-                model::DeploymentRow {
-                    customer_tenant_id: c.id.clone(),
-                    customer_name: c.name.clone(),
-                    product_id: p.id.to_ascii_lowercase(),
-                    product_name: p.name.to_owned(),
-                    service_code: p.service.code().to_owned(),
-                    channel: render::CHANNEL.to_owned(),
-                    licenses_deployed: r.deployed as f64,
-                    licenses_sold: r.sold as f64,
-                    processed_at: Some(self.processed_at()),
-                }
-            })
-            .collect()
-    }
-
-    /// Partner-level deployment rows, percent in the configured scale.
-    pub fn model_partner_deployment(&self) -> Vec<model::PartnerDeploymentRow> {
-        self.partner_deployment
-            .iter()
-            .map(|d| model::PartnerDeploymentRow {
-                service_code: d.service.code().to_owned(),
-                channel: render::CHANNEL.to_owned(),
-                prorated_deployment_percent: self.style.percent(d.deployed, d.sold),
-                licenses_sold: d.sold as f64,
-                processed_at: Some(self.processed_at()),
-            })
-            .collect()
-    }
-
-    /// Partner-level usage rows, percent in the configured scale.
-    pub fn model_partner_usage(&self) -> Vec<model::PartnerUsageRow> {
-        self.partner_usage
-            .iter()
-            .map(|u| model::PartnerUsageRow {
-                service_code: u.service.code().to_owned(),
-                workload_name: u.workload.name.to_owned(),
-                channel: render::CHANNEL.to_owned(),
-                prorated_licenses_usage_percent: self.style.percent(u.active, u.qualified),
-                processed_at: Some(self.processed_at()),
-            })
-            .collect()
-    }
-
-    /// Tenant ids (lower-case) of customers whose summed active licenses are below
-    /// [`UNDERUSED_RATIO`] of their summed qualified licenses, with at least
-    /// [`UNDERUSED_MIN_QUALIFIED`] qualified.
-    pub fn underused_customers(&self) -> Vec<String> {
-        self.ranges
-            .iter()
-            .enumerate()
-            .filter_map(|(ci, (usage, _))| {
-                let rows = &self.usage[usage.clone()];
-                let active: u64 = rows.iter().map(|r| r.active).sum();
-                let qualified: u64 = rows.iter().map(|r| r.qualified).sum();
-                let low = qualified >= UNDERUSED_MIN_QUALIFIED
-                    && (active as f64) < UNDERUSED_RATIO * qualified as f64;
-                low.then(|| self.set.customers[ci].id.clone())
-            })
-            .collect()
-    }
-
-    /// `(tenant id, product id)`, both lower-case, of products sold and not deployed at all.
-    pub fn sold_but_undeployed(&self) -> Vec<(String, String)> {
-        self.deployment
-            .iter()
-            .filter(|r| r.deployed == 0 && r.sold > 0)
-            .map(|r| {
-                let p = self.sub(r.customer, r.sub).product;
-                (self.customer(r.customer).id.clone(), p.id.to_ascii_lowercase())
-            })
-            .collect()
     }
 }
 
@@ -523,7 +315,6 @@ impl DataStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::customers::Profile;
     use crate::simulator::render::{PercentScale, UsageSpelling};
 
     fn store(customers: usize, seed: u64) -> DataStore {
@@ -594,54 +385,6 @@ mod tests {
         assert!(names.iter().any(|n| n.contains('\\')), "{names:?}");
         assert!(names.iter().any(|n| n.contains('\'')), "{names:?}");
         assert!(names.iter().any(|n| !n.is_ascii()), "{names:?}");
-    }
-
-    #[test]
-    fn a_small_partner_has_underused_customers_and_shelfware_but_is_mostly_healthy() {
-        let view = store(25, 1).view(now());
-        let underused = view.underused_customers();
-        assert!(underused.contains(&view.set.customers[3].id));
-        assert!(underused.len() < 10, "{underused:?}");
-        assert!(
-            view.sold_but_undeployed()
-                .iter()
-                .any(|(c, _)| *c == view.set.customers[5].id)
-        );
-    }
-
-    #[test]
-    fn underused_customers_are_exactly_the_underused_profile_for_many_seeds() {
-        for seed in 0..20 {
-            let view = store(50, seed).view(now());
-            let expected: Vec<String> = view
-                .set
-                .customers
-                .iter()
-                .filter(|c| c.profile == Profile::Underused)
-                .map(|c| c.id.clone())
-                .collect();
-            assert_eq!(view.underused_customers(), expected, "seed {seed}");
-        }
-    }
-
-    #[test]
-    fn drift_keeps_the_underused_customers_for_many_seeds_and_steps() {
-        for seed in 0..10 {
-            let mut config = store(40, seed).config.clone();
-            config.drift = Some(Duration::from_secs(60));
-            let store = DataStore::new(config);
-            for step in 0..30 {
-                let view = store.view(UNIX_EPOCH + Duration::from_secs(1_800_000_000 + 60 * step));
-                let expected: Vec<String> = view
-                    .set
-                    .customers
-                    .iter()
-                    .filter(|c| c.profile == Profile::Underused)
-                    .map(|c| c.id.clone())
-                    .collect();
-                assert_eq!(view.underused_customers(), expected, "seed {seed} step {step}");
-            }
-        }
     }
 
     #[test]

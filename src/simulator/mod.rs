@@ -1,28 +1,40 @@
 //! A simulated Partner Center: sign-in endpoints, `/v1/customers` and the six license analytics
 //! endpoints, with deterministic synthetic data. Used by `--demo`, `simulate`, tests and benchmarks.
 //!
-//! Layout: `customers` generates the partner's customers, `data` computes the rows at a moment
-//! (`data::View`); `render` writes them as Partner Center JSON; `filter` parses `filter`/`groupby`;
-//! `commercial` and `routes` are the Partner Center endpoints, `auth` the sign-in service,
-//! `admin` the test hooks; `state` holds what they share. Where the real API's behaviour is
-//! unknown (UNCONFIRMED in the team's API reference) the simulator does what the documentation
-//! shows, and the code says so where it decides.
+//! Layout, in the order the data flows (a module uses only those named before it, and the leaves
+//! `lock` and `filter`): `catalog`, `rng` and `customers` generate the customers; `records` are
+//! the rows as plain figures; `render` writes them as Partner Center JSON with the `json` writer;
+//! `data` computes and caches every row at a moment (`data::View`); `truth` reads a view back as
+//! the ground truth. `tokens` keeps the issued tokens, `state` what the handlers share, built by
+//! `settings` from the flags by group; `reply` has what every Partner Center handler shares;
+//! `signin` is the sign-in service, `commercial` the commercial endpoints, `admin` the test hooks,
+//! and `routes` mounts them behind the request layer, beside `/v1/customers` and the legacy
+//! endpoints. This file only declares, re-exports, and holds `SimulateArgs` and
+//! `RunningSimulator`. Where the real API's behaviour is unknown (UNCONFIRMED in the team's API
+//! reference) the simulator does what the documentation shows, and the code says so where it
+//! decides.
 
 mod admin;
-mod auth;
 mod catalog;
 mod commercial;
 mod customers;
 mod data;
 mod filter;
+mod json;
 mod lock;
+mod records;
 mod render;
+mod reply;
 mod rng;
 mod routes;
+mod settings;
+mod signin;
 mod state;
+mod tokens;
+mod truth;
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,21 +43,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::model;
+use settings::{Paging, Settings, SignIn, parse_date, parse_unit};
 
-pub use data::{UNDERUSED_MIN_QUALIFIED, UNDERUSED_RATIO};
 pub use render::{PercentScale, UsageSpelling};
 pub use state::{KnobValues, NextLinkStyle};
-
-fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| format!("'{s}' is not a date like 2026-11-21 ({e})"))
-}
-
-fn parse_unit(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
-        _ => Err(format!("'{s}' is not a number from 0 to 1")),
-    }
-}
+pub use truth::{UNDERUSED_MIN_QUALIFIED, UNDERUSED_RATIO};
 
 /// Flags of `partnercenter-exporter simulate` (also the simulator's configuration).
 #[derive(Debug, Clone, clap::Args)]
@@ -171,81 +173,46 @@ impl Default for SimulateArgs {
     }
 }
 
-/// Salt of the hashes that derive the partner's own ids from the seed.
-const SALT_PARTNER: u64 = u64::MAX;
-
 fn invalid(message: String) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidInput, message)
 }
 
 impl SimulateArgs {
+    /// The flags sorted into groups (see `settings`), checked and turned into the state.
     fn into_state(self) -> std::io::Result<state::Sim> {
-        if !(0.0..=1.0).contains(&self.fail_rate) || !(0.0..=1.0).contains(&self.latency_jitter) {
-            return Err(invalid(
-                "--fail-rate and --latency-jitter must be from 0 to 1".into(),
-            ));
-        }
-        if self.page_size_cap == 0 {
-            return Err(invalid("--page-size-cap must be at least 1".into()));
-        }
-        if self.drift.is_some_and(|d| d < Duration::from_secs(1)) {
-            return Err(invalid("--drift must be at least 1s".into()));
-        }
-        let seed = self.seed;
-        let config = state::SimConfig {
-            tenant_id: self
-                .tenant_id
-                .unwrap_or_else(|| rng::guid(seed, &[SALT_PARTNER, 1])),
-            tenant_domain: format!("simulatedpartner{seed}.onmicrosoft.com"),
-            client_id: self
-                .client_id
-                .unwrap_or_else(|| rng::guid(seed, &[SALT_PARTNER, 2])),
-            client_secret: self.client_secret.unwrap_or_else(|| {
-                format!(
-                    "sim8Q~{:016x}{:016x}",
-                    rng::hash(seed, &[SALT_PARTNER, 3]),
-                    rng::hash(seed, &[SALT_PARTNER, 4])
-                )
-            }),
-            token_ttl: self.token_ttl,
-            refresh_token_ttl: self.refresh_token_ttl,
-            refresh_token_grace: self.refresh_token_grace,
-            page_size_cap: self.page_size_cap,
-            next_link: self.next_link,
-            continuation_secret: rand::random(),
-        };
-        let data = data::DataStore::new(data::DataConfig {
-            seed,
-            customers: self.customers,
-            drift: self.drift,
-            processed_date: self.processed_date,
-            style: render::Style {
-                spelling: self.usage_field_spelling,
-                percent: self.percent_scale,
+        let settings = Settings {
+            sign_in: SignIn {
+                tenant_id: self.tenant_id,
+                client_id: self.client_id,
+                client_secret: self.client_secret,
+                refresh_token: self.refresh_token,
+                token_ttl: self.token_ttl,
+                refresh_token_ttl: self.refresh_token_ttl,
+                refresh_token_grace: self.refresh_token_grace,
             },
-        });
-        let sim = state::Sim {
-            config,
-            data,
-            tokens: auth::TokenStore::default(),
-            knobs: state::Knobs::default(),
-            clock: state::Clock::default(),
-            limiter: state::RateLimiter::default(),
-            counters: state::Counters::default(),
-        };
-        sim.knobs
-            .apply(&KnobValues {
+            paging: Paging {
+                page_size_cap: self.page_size_cap,
+                next_link: self.next_link,
+            },
+            data: data::DataConfig {
+                seed: self.seed,
+                customers: self.customers,
+                drift: self.drift,
+                processed_date: self.processed_date,
+                style: render::Style {
+                    spelling: self.usage_field_spelling,
+                    percent: self.percent_scale,
+                },
+            },
+            knobs: KnobValues {
                 fail_rate: Some(self.fail_rate),
                 rate_limit: Some(self.rate_limit),
                 latency_ms: Some(self.latency.as_secs_f64() * 1000.0),
                 latency_jitter: Some(self.latency_jitter),
                 bom: Some(self.bom),
-            })
-            .map_err(invalid)?;
-        if let Some(token) = self.refresh_token {
-            sim.tokens.register_refresh(token, sim.clock.now());
-        }
-        Ok(sim)
+            },
+        };
+        settings.into_state().map_err(invalid)
     }
 }
 
@@ -263,13 +230,7 @@ impl RunningSimulator {
     /// Serve on `listener` until [`RunningSimulator::shutdown`] or drop.
     pub async fn start(args: SimulateArgs, listener: tokio::net::TcpListener) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
-        let host = match addr.ip() {
-            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            ip => ip,
-        };
-        let base_url = url::Url::parse(&format!("http://{}/", SocketAddr::new(host, addr.port())))
-            .map_err(|e| invalid(format!("no base URL for {addr}: {e}")))?;
+        let base_url = routes::base_url(addr).map_err(|e| invalid(format!("no base URL for {addr}: {e}")))?;
         let sim = Arc::new(args.into_state()?);
         let app = routes::router(sim.clone());
         let stop = CancellationToken::new();
@@ -327,31 +288,19 @@ impl RunningSimulator {
 
     /// A fresh, valid refresh token (as the one-time consent would give).
     pub fn issue_refresh_token(&self) -> String {
-        let c = &self.sim.config;
-        self.sim
-            .tokens
-            .issue_refresh(self.sim.clock.now(), c.refresh_token_ttl, c.refresh_token_grace)
+        self.sim.issue_refresh_token()
     }
 
     /// Every customer, in `/v1/customers` order (ids lower-case).
     pub fn customers(&self) -> Vec<model::Customer> {
-        self.sim
-            .data
-            .set()
-            .customers
-            .iter()
-            .map(|c| c.to_model())
-            .collect()
+        let set = self.sim.data.set();
+        set.customers.iter().map(|c| c.to_model()).collect()
     }
 
     /// Add `count` generated customers; returns them.
     pub fn add_customers(&self, count: usize) -> Vec<model::Customer> {
-        self.sim
-            .data
-            .add(count, None)
-            .iter()
-            .map(|c| c.to_model())
-            .collect()
+        let added = self.sim.data.add(count, None);
+        added.iter().map(|c| c.to_model()).collect()
     }
 
     /// Add one customer with this company name; its figures are generated as for any other.

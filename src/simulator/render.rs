@@ -1,19 +1,16 @@
-//! JSON bodies, written by hand into byte buffers: rows are rendered once per [`super::data::View`]
-//! and a page is then a copy of a contiguous slice, which keeps 10,000-row pages cheap.
+//! The Partner Center bodies, written by hand with the `json` writer: the rows of each endpoint,
+//! their envelopes and links. Commercial rows are rendered once per [`super::data::View`] and a
+//! page is then a copy of a contiguous slice, which keeps 10,000-row pages cheap.
 //!
 //! Spellings follow the documented examples: the commercial envelope is
 //! `{"Value":[…],"@nextLink":…,"TotalCount":n}`, commercial timestamps carry no offset
 //! (`2018-10-14T00:00:00`), legacy ones do (`…+00:00`), commercial GUIDs are upper-case.
 
-use std::ops::Range;
-
 use chrono::NaiveDate;
 
 use super::customers::Customer;
-use super::data::{DeploymentRec, PartnerDeployment, PartnerUsage, UsageRec, View};
-
-/// The `channel` of every row: the documented examples only show resellers.
-pub const CHANNEL: &str = "reseller";
+use super::json::{Obj, Rendered, json_str};
+use super::records::{CHANNEL, CustomerSet, DeploymentRec, PartnerDeployment, PartnerUsage, UsageRec};
 
 /// The name of the active-licenses field of the commercial usage rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -68,148 +65,6 @@ impl Style {
     }
 }
 
-/// Rows rendered back to back with `,` between them, so rows `i..j` are one contiguous slice.
-#[derive(Debug, Default)]
-pub struct Rendered {
-    buf: Vec<u8>,
-    spans: Vec<(usize, usize)>,
-}
-
-impl Rendered {
-    /// Render every item with `f`.
-    pub fn build<T>(items: impl Iterator<Item = T>, mut f: impl FnMut(&mut Vec<u8>, T)) -> Self {
-        let mut out = Self::default();
-        for item in items {
-            if !out.spans.is_empty() {
-                out.buf.push(b',');
-            }
-            let start = out.buf.len();
-            f(&mut out.buf, item);
-            out.spans.push((start, out.buf.len()));
-        }
-        out
-    }
-
-    /// Number of rows.
-    pub fn len(&self) -> usize {
-        self.spans.len()
-    }
-
-    /// One row.
-    pub fn row(&self, i: usize) -> &[u8] {
-        let (a, b) = self.spans[i];
-        &self.buf[a..b]
-    }
-
-    /// Every row joined by commas, without copying.
-    pub fn into_joined(self) -> Vec<u8> {
-        self.buf
-    }
-
-    /// Rows `range` joined by commas (empty for an empty range).
-    pub fn rows(&self, range: Range<usize>) -> &[u8] {
-        if range.is_empty() {
-            return &[];
-        }
-        &self.buf[self.spans[range.start].0..self.spans[range.end - 1].1]
-    }
-}
-
-/// Append `s` as a JSON string literal.
-pub fn json_str(buf: &mut Vec<u8>, s: &str) {
-    buf.push(b'"');
-    let bytes = s.as_bytes();
-    let mut plain = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escaped: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0..=0x1f => b"",
-            _ => continue,
-        };
-        buf.extend_from_slice(&bytes[plain..i]);
-        if escaped.is_empty() {
-            buf.extend_from_slice(format!("\\u{b:04x}").as_bytes());
-        } else {
-            buf.extend_from_slice(escaped);
-        }
-        plain = i + 1;
-    }
-    buf.extend_from_slice(&bytes[plain..]);
-    buf.push(b'"');
-}
-
-/// A JSON object being written; keys are trusted ASCII literals.
-pub struct Obj<'a> {
-    buf: &'a mut Vec<u8>,
-    first: bool,
-}
-
-impl<'a> Obj<'a> {
-    /// Open an object.
-    pub fn new(buf: &'a mut Vec<u8>) -> Self {
-        buf.push(b'{');
-        Self { buf, first: true }
-    }
-
-    fn key(&mut self, key: &str) -> &mut Vec<u8> {
-        if !self.first {
-            self.buf.push(b',');
-        }
-        self.first = false;
-        self.buf.push(b'"');
-        self.buf.extend_from_slice(key.as_bytes());
-        self.buf.extend_from_slice(b"\":");
-        self.buf
-    }
-
-    /// A string member.
-    pub fn str(&mut self, key: &str, value: &str) -> &mut Self {
-        let buf = self.key(key);
-        json_str(buf, value);
-        self
-    }
-
-    /// An integer member.
-    pub fn int(&mut self, key: &str, value: u64) -> &mut Self {
-        let buf = self.key(key);
-        buf.extend_from_slice(value.to_string().as_bytes());
-        self
-    }
-
-    /// A number member, always with a decimal point (`1.0`, as the examples show).
-    pub fn float(&mut self, key: &str, value: f64) -> &mut Self {
-        let buf = self.key(key);
-        // Debug formatting of a finite f64 is the shortest round-trip form and keeps ".0".
-        buf.extend_from_slice(format!("{value:?}").as_bytes());
-        self
-    }
-
-    /// A member whose value is already JSON.
-    pub fn raw(&mut self, key: &str, json: &[u8]) -> &mut Self {
-        let buf = self.key(key);
-        buf.extend_from_slice(json);
-        self
-    }
-
-    /// `"attributes":{"objectType":…}`.
-    pub fn object_type(&mut self, object_type: &str) -> &mut Self {
-        let buf = self.key("attributes");
-        buf.extend_from_slice(b"{\"objectType\":");
-        json_str(buf, object_type);
-        buf.push(b'}');
-        self
-    }
-
-    /// Close the object.
-    pub fn end(&mut self) {
-        self.buf.push(b'}');
-    }
-}
-
 /// A commercial timestamp: midnight, no offset.
 pub fn commercial_date(date: NaiveDate) -> String {
     format!("{}T00:00:00", date.format("%Y-%m-%d"))
@@ -221,10 +76,10 @@ pub fn legacy_date(date: NaiveDate) -> String {
 }
 
 /// One commercial usage row.
-pub fn usage_row(buf: &mut Vec<u8>, view: &View, r: &UsageRec, processed: &str) {
-    let c = view.customer(r.customer);
-    let p = view.sub(r.customer, r.sub).product;
-    let w = view.workload(r);
+pub fn usage_row(buf: &mut Vec<u8>, set: &CustomerSet, style: Style, r: &UsageRec, processed: &str) {
+    let c = set.customer(r.customer);
+    let p = set.sub(r.customer, r.sub).product;
+    let w = set.workload(r);
     Obj::new(buf)
         .str("processedDateTime", processed)
         .str("workloadCode", w.code)
@@ -236,15 +91,15 @@ pub fn usage_row(buf: &mut Vec<u8>, view: &View, r: &UsageRec, processed: &str) 
         .str("customerName", &c.name)
         .str("productId", p.id)
         .str("productName", p.name)
-        .int(view.style.spelling.key(), r.active)
+        .int(style.spelling.key(), r.active)
         .int("licensesQualified", r.qualified)
         .end();
 }
 
 /// One commercial deployment row.
-pub fn deployment_row(buf: &mut Vec<u8>, view: &View, r: &DeploymentRec, processed: &str) {
-    let c = view.customer(r.customer);
-    let p = view.sub(r.customer, r.sub).product;
+pub fn deployment_row(buf: &mut Vec<u8>, set: &CustomerSet, r: &DeploymentRec, processed: &str) {
+    let c = set.customer(r.customer);
+    let p = set.sub(r.customer, r.sub).product;
     Obj::new(buf)
         .str("processedDateTime", processed)
         .str("serviceCode", p.service.code())
@@ -289,14 +144,11 @@ pub fn legacy_collection(items: &Rendered) -> Vec<u8> {
 }
 
 /// Legacy partner deployment rows (`PartnerLicensesDeploymentInsights`).
-pub fn partner_deployment(view: &View, rows: &[PartnerDeployment]) -> Vec<u8> {
-    let date = legacy_date(view.key.processed);
+pub fn partner_deployment(style: Style, processed: NaiveDate, rows: &[PartnerDeployment]) -> Vec<u8> {
+    let date = legacy_date(processed);
     legacy_collection(&Rendered::build(rows.iter(), |buf, d| {
         Obj::new(buf)
-            .float(
-                "proratedDeploymentPercent",
-                view.style.percent(d.deployed, d.sold),
-            )
+            .float("proratedDeploymentPercent", style.percent(d.deployed, d.sold))
             .int("licensesSold", d.sold)
             .str("processedDateTime", &date)
             .str("serviceName", d.service.code())
@@ -307,13 +159,13 @@ pub fn partner_deployment(view: &View, rows: &[PartnerDeployment]) -> Vec<u8> {
 }
 
 /// Legacy partner usage rows (`PartnerLicensesUsageInsights`).
-pub fn partner_usage(view: &View, rows: &[PartnerUsage]) -> Vec<u8> {
-    let date = legacy_date(view.key.processed);
+pub fn partner_usage(style: Style, processed: NaiveDate, rows: &[PartnerUsage]) -> Vec<u8> {
+    let date = legacy_date(processed);
     legacy_collection(&Rendered::build(rows.iter(), |buf, u| {
         Obj::new(buf)
             .float(
                 "proratedLicensesUsagePercent",
-                view.style.percent(u.active, u.qualified),
+                style.percent(u.active, u.qualified),
             )
             .str("workloadName", u.workload.name)
             .str("processedDateTime", &date)
@@ -326,16 +178,21 @@ pub fn partner_usage(view: &View, rows: &[PartnerUsage]) -> Vec<u8> {
 
 /// Legacy per-customer deployment rows, shaped like the documented example (no customer id,
 /// service code or product id, although the resource table lists some of them).
-pub fn customer_deployment(view: &View, rows: &[DeploymentRec]) -> Vec<u8> {
-    let date = legacy_date(view.key.processed);
+pub fn customer_deployment(
+    set: &CustomerSet,
+    style: Style,
+    processed: NaiveDate,
+    rows: &[DeploymentRec],
+) -> Vec<u8> {
+    let date = legacy_date(processed);
     legacy_collection(&Rendered::build(rows.iter(), |buf, r| {
-        let c = view.customer(r.customer);
-        let p = view.sub(r.customer, r.sub).product;
+        let c = set.customer(r.customer);
+        let p = set.sub(r.customer, r.sub).product;
         Obj::new(buf)
             .str("customerName", &c.name)
             .str("productName", p.name)
             .int("licensesDeployed", r.deployed)
-            .float("deploymentPercent", view.style.percent(r.deployed, r.sold))
+            .float("deploymentPercent", style.percent(r.deployed, r.sold))
             .int("licensesSold", r.sold)
             .str("processedDateTime", &date)
             .str("serviceName", p.service.code())
@@ -346,18 +203,18 @@ pub fn customer_deployment(view: &View, rows: &[DeploymentRec]) -> Vec<u8> {
 }
 
 /// Legacy per-customer usage rows, shaped like the documented example (no workload code).
-pub fn customer_usage(view: &View, rows: &[UsageRec]) -> Vec<u8> {
-    let date = legacy_date(view.key.processed);
+pub fn customer_usage(set: &CustomerSet, style: Style, processed: NaiveDate, rows: &[UsageRec]) -> Vec<u8> {
+    let date = legacy_date(processed);
     legacy_collection(&Rendered::build(rows.iter(), |buf, r| {
-        let c = view.customer(r.customer);
-        let p = view.sub(r.customer, r.sub).product;
+        let c = set.customer(r.customer);
+        let p = set.sub(r.customer, r.sub).product;
         Obj::new(buf)
             .str("customerName", &c.name)
             .str("productName", p.name)
             .int("licensesActive", r.active)
             .int("licensesQualified", r.qualified)
-            .float("usagePercent", view.style.percent(r.active, r.qualified))
-            .str("workloadName", view.workload(r).name)
+            .float("usagePercent", style.percent(r.active, r.qualified))
+            .str("workloadName", set.workload(r).name)
             .str("processedDateTime", &date)
             .str("serviceName", p.service.code())
             .str("channel", CHANNEL)
@@ -441,25 +298,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn json_strings_escape_quotes_backslashes_and_control_characters() {
-        let mut buf = Vec::new();
-        json_str(&mut buf, "a\"b\\c\nd\u{1}é🚀");
-        let s = String::from_utf8(buf).unwrap();
-        assert_eq!(serde_json::from_str::<String>(&s).unwrap(), "a\"b\\c\nd\u{1}é🚀");
-    }
-
-    #[test]
-    fn rendered_rows_slice_into_valid_json_arrays() {
-        let r = Rendered::build(0..5u64, |buf, i| {
-            Obj::new(buf).int("n", i).end();
-        });
-        let json = format!("[{}]", String::from_utf8_lossy(r.rows(1..4)));
-        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-        assert_eq!(v.as_array().unwrap().len(), 3);
-        assert_eq!(r.rows(2..2), b"");
-    }
-
-    #[test]
     fn percent_scales_round_as_documented() {
         let p = Style {
             spelling: UsageSpelling::LicenseActive,
@@ -472,12 +310,5 @@ mod tests {
             ..p
         };
         assert_eq!(f.percent(1, 3), 0.3333);
-    }
-
-    #[test]
-    fn floats_keep_a_decimal_point() {
-        let mut buf = Vec::new();
-        Obj::new(&mut buf).float("a", 1.0).float("b", 57.14).end();
-        assert_eq!(String::from_utf8(buf).unwrap(), r#"{"a":1.0,"b":57.14}"#);
     }
 }

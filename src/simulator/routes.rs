@@ -1,8 +1,10 @@
 //! The HTTP surface: the router, the layer every Partner Center request goes through (counting,
-//! latency, bearer check, rate limit, random failures, response headers, BOM), the Partner Center
-//! error shapes and the handlers of `/v1/customers` and the six license analytics endpoints.
+//! latency, bearer check, rate limit, random failures, response headers, BOM), and the handlers
+//! of `/v1/customers` and the four legacy license analytics endpoints. The router mounts the
+//! commercial endpoints of `commercial`, the sign-in endpoints of `signin` and the test hooks of
+//! `admin`; the error shapes all Partner Center handlers share are in `reply`.
 
-use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,19 +15,17 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::NaiveDate;
 use rand::Rng as _;
-use serde_json::json;
 
 use super::admin;
-use super::auth::{self, BearerError, Principal};
 use super::commercial;
 use super::render;
+use super::reply::{ApiError, ok_json, query_params, require_user};
 use super::rng;
+use super::signin;
 use super::state::{Endpoint, Sim};
+use super::tokens::Principal;
 
-/// `Content-Type` of every Partner Center body.
-pub const JSON: &str = "application/json; charset=utf-8";
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// `size` of `/v1/customers` when the request sends 0 (the SDK's "non-indexed" query); the real
 /// service's default is UNCONFIRMED.
@@ -59,8 +59,8 @@ pub fn router(sim: Arc<Sim>) -> Router {
     }
     let api = api.layer(middleware::from_fn_with_state(sim.clone(), api_layer));
     let sign_in = Router::new()
-        .route("/{tenant}/oauth2/token", post(auth::token_v1))
-        .route("/{tenant}/oauth2/v2.0/token", post(auth::token_v2))
+        .route("/{tenant}/oauth2/token", post(signin::token_v1))
+        .route("/{tenant}/oauth2/v2.0/token", post(signin::token_v2))
         .layer(middleware::from_fn_with_state(sim.clone(), sign_in_layer));
     Router::new()
         .merge(api)
@@ -70,131 +70,15 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .with_state(sim)
 }
 
-/// A Partner Center error: `{code, description, data, source}`, or the throttling shape
-/// `{statusCode, message}` with `Retry-After` for 429.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: u32,
-    pub description: String,
-    pub retry_after: Option<u64>,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, code: u32, description: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            description: description.into(),
-            retry_after: None,
-        }
-    }
-
-    /// 400, code 800002 ("Invalid request input").
-    pub fn bad_request(detail: impl std::fmt::Display) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            800002,
-            format!("Invalid request input: {detail}"),
-        )
-    }
-
-    /// 404, code 60003: the customer is not the partner's.
-    pub fn tenant_not_found(id: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, 60003, format!("Tenant not found: {id}"))
-    }
-
-    /// 403 for app-only tokens on App+User-only endpoints (the message the real service gives;
-    /// the code 2032 is the documented "Access denied" of a 403).
-    pub fn app_only() -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            2032,
-            "This resource can't be accessed by application credentials.",
-        )
-    }
-
-    fn unauthorized(why: BearerError) -> Self {
-        match why {
-            BearerError::Missing => Self::new(
-                StatusCode::UNAUTHORIZED,
-                800001,
-                "Partner Token missing in request context",
-            ),
-            BearerError::Invalid => Self::new(
-                StatusCode::UNAUTHORIZED,
-                400,
-                "Access denied: the access token is not valid.",
-            ),
-            BearerError::Expired => Self::new(
-                StatusCode::UNAUTHORIZED,
-                400,
-                "Access denied: the access token has expired.",
-            ),
-        }
-    }
-
-    fn throttled(seconds: u64) -> Self {
-        Self {
-            retry_after: Some(seconds),
-            ..Self::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                429,
-                format!("Rate limit is exceeded. Try again in {seconds} seconds."),
-            )
-        }
-    }
-
-    fn random_failure(unavailable: bool) -> Self {
-        if unavailable {
-            // No documented code for 503; the description is the simulator's own.
-            Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                503,
-                "The service is temporarily unavailable. Try again later.",
-            )
-        } else {
-            Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                800003,
-                "Unexpected service error",
-            )
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (body, mut headers) = if self.status == StatusCode::TOO_MANY_REQUESTS {
-            let body = json!({"statusCode": 429, "message": self.description});
-            let mut headers = HeaderMap::new();
-            if let Some(s) = self.retry_after {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(s));
-            }
-            (body, headers)
-        } else {
-            let body = json!({
-                "code": self.code,
-                "description": self.description,
-                "data": [],
-                "source": "PartnerFD",
-            });
-            (body, HeaderMap::new())
-        };
-        if self.status == StatusCode::UNAUTHORIZED {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("OAuth realm=urn:cpsvc:cpid:simulated"),
-            );
-        }
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
-        (self.status, headers, body.to_string()).into_response()
-    }
-}
-
-/// A 200 with a JSON body.
-pub fn ok_json(body: Vec<u8>) -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, JSON)], body).into_response()
+/// The base URL clients reach a listener bound to `addr` at: an unspecified address (`0.0.0.0`,
+/// `::`) is reached on loopback.
+pub fn base_url(addr: SocketAddr) -> Result<url::Url, url::ParseError> {
+    let host = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    url::Url::parse(&format!("http://{}/", SocketAddr::new(host, addr.port())))
 }
 
 async fn not_found(uri: Uri) -> Response {
@@ -311,23 +195,6 @@ async fn finish(
     Response::from_parts(parts, Body::from(with_bom))
 }
 
-/// The query parameters, names lower-cased (the case-sensitivity of the real service's names is
-/// UNCONFIRMED; one sibling page spells `groupBy`), values decoded. The last of duplicates wins.
-pub fn query_params(query: Option<&str>) -> HashMap<String, String> {
-    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
-        .collect()
-}
-
-/// Refuse app-only tokens: every license analytics endpoint is App+User only.
-pub fn require_user(principal: &Principal) -> Result<(), ApiError> {
-    if principal.app_only {
-        Err(ApiError::app_only())
-    } else {
-        Ok(())
-    }
-}
-
 /// `GET /v1/customers?size=N[&seekOperation=Next]` with `MS-ContinuationToken` on later pages.
 async fn customers(State(sim): State<Arc<Sim>>, uri: Uri, headers: HeaderMap) -> Result<Response, ApiError> {
     let params = query_params(uri.query());
@@ -409,7 +276,11 @@ async fn partner_usage(
 ) -> Result<Response, ApiError> {
     require_user(&p)?;
     let view = sim.data.view(sim.clock.now());
-    Ok(ok_json(render::partner_usage(&view, &view.partner_usage)))
+    Ok(ok_json(render::partner_usage(
+        view.style,
+        view.key.processed,
+        &view.partner_usage,
+    )))
 }
 
 async fn partner_deployment(
@@ -419,7 +290,8 @@ async fn partner_deployment(
     require_user(&p)?;
     let view = sim.data.view(sim.clock.now());
     Ok(ok_json(render::partner_deployment(
-        &view,
+        view.style,
+        view.key.processed,
         &view.partner_deployment,
     )))
 }
@@ -436,7 +308,12 @@ async fn customer_usage(
         .index_of(&id)
         .ok_or_else(|| ApiError::tenant_not_found(&id))?;
     let rows = &view.usage[view.ranges[index].0.clone()];
-    Ok(ok_json(render::customer_usage(&view, rows)))
+    Ok(ok_json(render::customer_usage(
+        &view.set,
+        view.style,
+        view.key.processed,
+        rows,
+    )))
 }
 
 async fn customer_deployment(
@@ -451,25 +328,10 @@ async fn customer_deployment(
         .index_of(&id)
         .ok_or_else(|| ApiError::tenant_not_found(&id))?;
     let rows = &view.deployment[view.ranges[index].1.clone()];
-    Ok(ok_json(render::customer_deployment(&view, rows)))
-}
-
-/// Parse a `processedDateTime` value: a date, or a date-time with or without an offset (the
-/// expected format is UNCONFIRMED; the responses' own format is accepted).
-pub fn parse_processed(s: &str) -> Result<NaiveDate, ApiError> {
-    let s = s.trim();
-    let bad = || {
-        ApiError::bad_request(format!(
-            "processedDateTime '{s}' is not a date like 2026-11-21 or 2026-11-21T00:00:00"
-        ))
-    };
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(d);
-    }
-    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Ok(dt.naive_utc().date());
-    }
-    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-        .map(|dt| dt.date())
-        .map_err(|_| bad())
+    Ok(ok_json(render::customer_deployment(
+        &view.set,
+        view.style,
+        view.key.processed,
+        rows,
+    )))
 }

@@ -1,5 +1,6 @@
 //! Shared state of a running simulator: configuration, data, tokens, the knobs tests turn at
 //! runtime, the clock (which tests can move forward), the rate limiter and request counters.
+//! `settings` builds it from the flags.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -8,9 +9,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::auth::TokenStore;
 use super::data::DataStore;
 use super::lock::lock;
+use super::tokens::TokenStore;
 
 /// Shape of a non-null `@nextLink` (the real shape is UNCONFIRMED: the docs only show `null`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -293,6 +294,16 @@ pub struct Sim {
     pub clock: Clock,
     pub limiter: RateLimiter,
     pub counters: Counters,
+}
+
+impl Sim {
+    /// A fresh refresh token with the configured lifetime and grace, as a one-time interactive
+    /// consent would give.
+    pub fn issue_refresh_token(&self) -> String {
+        let c = &self.config;
+        self.tokens
+            .issue_refresh(self.clock.now(), c.refresh_token_ttl, c.refresh_token_grace)
+    }
 }
 
 #[cfg(test)]
