@@ -11,11 +11,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::{ApiObserver, AuthError, ClientError, PartnerCenterClient, TokenSource};
 use crate::collector::{CollectorMode, Collectors};
-use crate::config::{Cli, Config, ConfigError, ExporterArgs};
+use crate::config::{Cli, Config, ConfigError, ExporterArgs, SimulateArgs};
 use crate::metrics::{ExporterMetrics, MetricsError};
 use crate::scheduler::Scheduler;
 use crate::server::{AppState, router};
-use crate::simulator::{RunningSimulator, SimulateArgs};
+use crate::simulator::RunningSimulator;
 
 /// Why the exporter could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]

@@ -180,9 +180,9 @@ impl Exchange<'_> {
         let description = parsed
             .error_description
             .as_deref()
-            .map(|d| first_line(d, &self.redactor))
+            .map(|d| first_line(d, self.redactor))
             .unwrap_or_default();
-        let error = parsed.error.as_deref().map(|e| first_line(e, &self.redactor));
+        let error = parsed.error.as_deref().map(|e| first_line(e, self.redactor));
         let detail = match (&error, description.is_empty()) {
             (Some(e), false) => format!("{e}: {description}"),
             (Some(e), true) => e.clone(),

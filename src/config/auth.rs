@@ -130,7 +130,7 @@ impl AuthArgs {
             access_token_file: None,
             access_token: None,
             refresh_margin: self.auth_refresh_margin,
-            timeout: timeout,
+            timeout,
         };
         if mode == AuthMode::Token {
             config.access_token_file = self.auth_access_token_file.clone();

@@ -2,11 +2,12 @@
 //! the validation that turns them into a [`Config`] or one clear line naming the bad flag.
 //!
 //! One file per flag group, as `--help` shows them: `web`, `partner_center`, `auth`,
-//! `collectors` (Collectors and Collection), `run` (`--once`, `--demo`), `logging`. Each is a
+//! `collectors` (Collectors and Collection), `run` (`--once`, `--demo`), `logging`, and `simulate`
+//! for the subcommand. Each is a
 //! clap `Args` struct flattened into [`ExporterArgs`] and turns its own flags into the settings
 //! type of the module that uses them ([`crate::server::WebConfig`],
 //! [`crate::client::ClientConfig`], [`crate::client::AuthConfig`],
-//! [`crate::collector::CollectionConfig`]). `parse` holds what they share. This module is the
+//! [`crate::collector::CollectionConfig`], [`crate::simulator::Settings`]). `parse` holds what they share. This module is the
 //! only one that knows about flags; it depends on the modules below it, never the reverse.
 //! Every field is named after its flag (`--auth.client-id` → `auth_client_id`).
 
@@ -16,6 +17,7 @@ mod logging;
 mod parse;
 mod partner_center;
 mod run;
+mod simulate;
 mod web;
 
 use clap::{Args, Parser, Subcommand};
@@ -30,6 +32,7 @@ pub use logging::LoggingArgs;
 pub use parse::{ConfigError, env_name, parse_listen_address, read_secret_file};
 pub use partner_center::{Cloud, PartnerCenterArgs};
 pub use run::RunArgs;
+pub use simulate::SimulateArgs;
 pub use web::WebArgs;
 
 /// Prometheus exporter for Microsoft Partner Center license analytics.
@@ -45,7 +48,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve a simulated Partner Center (sign-in, customers, license analytics) for demos and tests.
-    Simulate(crate::simulator::SimulateArgs),
+    Simulate(SimulateArgs),
 }
 
 /// All flags of the exporter itself, by group. Every flag has an environment variable:

@@ -1,28 +1,13 @@
 //! The simulator's settings by flag group — sign-in, paging, data, knobs — checked and turned
-//! into the shared state ([`Sim`]), and the parsers the flags' definitions name. `SimulateArgs`
-//! (in `mod.rs`) sorts its flags into these groups; nothing here knows the clap struct.
+//! into the shared state ([`Sim`]). The flags themselves are `config::SimulateArgs`, which
+//! sorts them into these groups; nothing here knows about flags but their names in messages.
 
 use std::time::Duration;
-
-use chrono::NaiveDate;
 
 use super::data::{DataConfig, DataStore};
 use super::rng;
 use super::state::{Clock, Counters, KnobValues, Knobs, NextLinkStyle, RateLimiter, Sim, SimConfig};
 use super::tokens::TokenStore;
-
-/// Parse a date flag (`--processed-date`).
-pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| format!("'{s}' is not a date like 2026-11-21 ({e})"))
-}
-
-/// Parse a flag from 0 to 1 (`--fail-rate`, `--latency-jitter`).
-pub fn parse_unit(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
-        _ => Err(format!("'{s}' is not a number from 0 to 1")),
-    }
-}
 
 /// Salt of the hashes that derive the partner's own ids from the seed.
 const SALT_PARTNER: u64 = u64::MAX;

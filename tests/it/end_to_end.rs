@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use partnercenter_exporter::app;
 use partnercenter_exporter::config::Config;
-use partnercenter_exporter::simulator::{RunningSimulator, SimulateArgs};
+use partnercenter_exporter::config::SimulateArgs;
+use partnercenter_exporter::simulator::RunningSimulator;
 
 use crate::support::*;
 

@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use partnercenter_exporter::simulator::{KnobValues, RunningSimulator, SimulateArgs};
+use partnercenter_exporter::config::SimulateArgs;
+use partnercenter_exporter::simulator::{KnobValues, RunningSimulator};
 use reqwest::StatusCode;
 use serde_json::Value;
 use url::Url;
