@@ -4,6 +4,13 @@
 
 use chrono::{DateTime, Utc};
 
+mod subscriptions;
+
+pub use subscriptions::{
+    BillingCycle, Commerce, NextTerm, PriceRow, SkuAccess, SubscribedSkuRow, SubscribedSkus, SubscriptionRow,
+    SubscriptionStatus, TermDuration, UnusedRow, catalog_sku_id,
+};
+
 /// One row of license usage: a customer × product × workload.
 ///
 /// Filled from the commercial usage endpoint, or from the legacy per-customer usage endpoint, which

@@ -5,6 +5,7 @@
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::Deserialize;
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 
 /// How many bytes of an undecodable body an error message quotes.
@@ -125,6 +126,26 @@ pub(crate) fn count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::E
     d.deserialize_any(CountVisitor)
 }
 
+/// A boolean sent as `true`/`false`, as text (`"true"`, `"False"`), as `0`/`1`, or `null`
+/// (→ `None`). Anything else is `None` too: a flag is never worth failing an item for.
+pub(crate) fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    Ok(match value {
+        serde_json::Value::Bool(b) => Some(b),
+        serde_json::Value::Number(n) => match n.as_f64() {
+            Some(0.0) => Some(false),
+            Some(1.0) => Some(true),
+            _ => None,
+        },
+        serde_json::Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" => Some(true),
+            "false" | "0" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
 /// A timestamp string; see [`parse_timestamp`]. An unparseable value becomes `None` rather than
 /// failing the whole page: `processed_at` is metadata, and losing it is visible in the metrics.
 pub(crate) fn timestamp<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
@@ -183,6 +204,23 @@ mod tests {
             Some(1_489_461_916_360)
         );
         assert_eq!(parse_timestamp("yesterday"), None);
+    }
+
+    #[test]
+    fn flags_accept_booleans_text_and_numbers_and_ignore_the_rest() {
+        #[derive(serde::Deserialize)]
+        struct F {
+            #[serde(default, deserialize_with = "flag")]
+            f: Option<bool>,
+        }
+        let f = |json: &str| serde_json::from_str::<F>(json).unwrap().f;
+        assert_eq!(f(r#"{"f": true}"#), Some(true));
+        assert_eq!(f(r#"{"f": " False "}"#), Some(false));
+        assert_eq!(f(r#"{"f": 1}"#), Some(true));
+        assert_eq!(f(r#"{"f": null}"#), None);
+        assert_eq!(f(r#"{"f": "maybe"}"#), None);
+        assert_eq!(f(r#"{"f": [1]}"#), None);
+        assert_eq!(f("{}"), None);
     }
 
     #[test]

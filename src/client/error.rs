@@ -196,9 +196,20 @@ fn http_hint(endpoint: &str, status: &u16) -> &'static str {
         400 => {
             "Partner Center rejected the request; check the --collector.*.filter, groupby and processed-date-time values"
         }
+        401 | 403
+            if endpoint == endpoint::SUBSCRIBED_SKUS
+                || endpoint == endpoint::SUBSCRIPTION_PROVISIONING_STATUS =>
+        {
+            "the exporter's user has no GDAP role in this customer's tenant; grant Directory Readers (or Global \
+             Reader, User Administrator, License Administrator) through the customer's GDAP relationship"
+        }
         401 => {
             "the access token was rejected even after renewing it; check that the app registration has the \
              Partner Center API permission (user_impersonation) and that it was consented"
+        }
+        403 if endpoint == endpoint::SUBSCRIPTIONS => {
+            "no reseller relationship with this customer (code 20002), or the partner user is not an Admin agent \
+             or Sales agent"
         }
         403 => {
             "the signed-in partner user lacks the rights; it needs an agent role (member of AdminAgents) in the \
@@ -210,6 +221,10 @@ fn http_hint(endpoint: &str, status: &u16) -> &'static str {
         }
         404 if endpoint == endpoint::CUSTOMER_USAGE || endpoint == endpoint::CUSTOMER_DEPLOYMENT => {
             "the customer may have left the partner, or Partner Center retired this legacy endpoint"
+        }
+        404 if endpoint == endpoint::CATALOG_SKU => "the catalog has no such product or SKU in that country",
+        404 if endpoint::is_subscription_resource(endpoint) || endpoint == endpoint::SUBSCRIBED_SKUS => {
+            "the customer or subscription may have left the partner"
         }
         404 => "Partner Center may have retired this endpoint",
         429 => {

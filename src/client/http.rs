@@ -99,7 +99,10 @@ impl Transport {
             .map_err(|e| ClientError::Setup(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
             http,
-            limiter: RateLimiter::new(config.requests_per_minute),
+            limiter: RateLimiter::new(
+                config.requests_per_minute,
+                config.subscription_requests_per_minute,
+            ),
             permits: Semaphore::new(config.concurrency.clamp(1, Semaphore::MAX_PERMITS)),
             tokens,
             observer,
@@ -165,6 +168,13 @@ impl Transport {
                         .get(header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
+                    if status == StatusCode::TOO_MANY_REQUESTS
+                        && let Some(wait) = retry_after
+                    {
+                        // The throttle is per tenant: hold every request back, not only this one.
+                        self.limiter
+                            .pause_until(tokio::time::Instant::now() + wait.min(self.config.backoff_max));
+                    }
                     let err = self.status_error(endpoint, &path, status, &headers, fault, attempts);
                     (reason, retry_after, err, ms_cv)
                 }
@@ -230,7 +240,9 @@ impl Transport {
             // The semaphore is owned here and never closed.
             return Attempt::Fatal(ClientError::Setup("the request semaphore was closed".into()));
         };
-        self.limiter.acquire().await;
+        self.limiter
+            .acquire(endpoint::is_subscription_resource(endpoint))
+            .await;
         let mut headers = self.static_headers.clone();
         for (name, id) in [("ms-requestid", request_id), ("ms-correlationid", correlation_id)] {
             // A hyphenated UUID is ASCII hex digits and hyphens: always a valid header value.
@@ -340,7 +352,7 @@ impl Transport {
         }
         if matches!(code, 401 | 403)
             && self.tokens.mode() == AuthMode::AppOnly
-            && is_license_endpoint(endpoint)
+            && endpoint::needs_app_user(endpoint)
         {
             return ClientError::AppUserRequired {
                 endpoint,
@@ -357,11 +369,6 @@ impl Transport {
             attempts,
         }
     }
-}
-
-/// The six license analytics endpoints accept App+User tokens only (reference §2.1).
-fn is_license_endpoint(name: &str) -> bool {
-    name != endpoint::CUSTOMERS && name != endpoint::TOKEN
 }
 
 /// A 401 about MFA: code 900421 or MFA named in the body, or a claims challenge

@@ -9,12 +9,15 @@
 //!   response within a size limit);
 //! - `credentials` ([`AuthConfig`], [`AuthError`]), `grant` (one exchange with the token
 //!   endpoint), `auth` ([`TokenSource`]: cached, single-flight renewal);
-//! - `error` ([`ClientError`]), `retry` and `paging` (pure policy), `wire` (response bodies →
-//!   [`crate::model`] rows), `http` (one GET with limits, retries and a token renewal on 401);
-//! - this file: [`PartnerCenterClient`], one method per endpoint.
+//! - `error` ([`ClientError`]), `retry` and `paging` (pure policy), `wire` and `subscriptions`
+//!   (response bodies → [`crate::model`] rows), `http` (one GET with limits, retries and a token
+//!   renewal on 401);
+//! - this file: [`PartnerCenterClient`], one method per analytics endpoint; `commerce` adds the
+//!   subscription and licence-count endpoints to it.
 
 mod auth;
 mod body;
+mod commerce;
 mod credentials;
 mod decode;
 pub mod endpoint;
@@ -26,6 +29,7 @@ mod paging;
 pub mod redact;
 mod retry;
 mod settings;
+mod subscriptions;
 mod wire;
 
 use std::sync::Arc;
@@ -38,6 +42,7 @@ use uuid::Uuid;
 use crate::model::{Customer, DeploymentRow, PartnerDeploymentRow, PartnerUsageRow, UsageRow};
 
 pub use auth::TokenSource;
+pub use commerce::Listing;
 pub use credentials::{AuthConfig, AuthError, AuthMode, TokenVersion};
 pub use error::{ApiFault, ClientError};
 pub use observer::{ApiObserver, NoopObserver};
@@ -146,7 +151,7 @@ impl PartnerCenterClient {
     /// `GET /v1/customers/{id}/analytics/licenses/usage`; rows carry `customer_tenant_id = id`.
     pub async fn customer_usage(&self, customer_id: &str) -> Result<Vec<UsageRow>, ClientError> {
         let endpoint = endpoint::CUSTOMER_USAGE;
-        let url = self.customer_url(endpoint, customer_id, "usage")?;
+        let url = self.customer_path(endpoint, customer_id, &["analytics", "licenses", "usage"])?;
         self.collection(endpoint, url, |w: wire::UsageWire| {
             Some(w.into_legacy(customer_id))
         })
@@ -156,7 +161,7 @@ impl PartnerCenterClient {
     /// `GET /v1/customers/{id}/analytics/licenses/deployment`; rows carry `customer_tenant_id = id`.
     pub async fn customer_deployment(&self, customer_id: &str) -> Result<Vec<DeploymentRow>, ClientError> {
         let endpoint = endpoint::CUSTOMER_DEPLOYMENT;
-        let url = self.customer_url(endpoint, customer_id, "deployment")?;
+        let url = self.customer_path(endpoint, customer_id, &["analytics", "licenses", "deployment"])?;
         self.collection(endpoint, url, |w: wire::DeploymentWire| {
             Some(w.into_legacy(customer_id))
         })
@@ -165,28 +170,6 @@ impl PartnerCenterClient {
 
     fn correlation_id(&self) -> Uuid {
         self.correlation_id.unwrap_or_else(Uuid::new_v4)
-    }
-
-    /// `{base}/v1/customers/{id}/analytics/licenses/{kind}`, the id encoded as one path segment.
-    fn customer_url(
-        &self,
-        endpoint: &'static str,
-        customer_id: &str,
-        kind: &str,
-    ) -> Result<Url, ClientError> {
-        let id = customer_id.trim();
-        let invalid = |detail: &str| ClientError::InvalidRequest {
-            endpoint,
-            detail: detail.to_owned(),
-        };
-        if id.is_empty() {
-            return Err(invalid("the customer id is empty"));
-        }
-        let mut url = paging::api_url(&self.config.base_url, "/v1/customers");
-        url.path_segments_mut()
-            .map_err(|()| invalid("the base URL cannot take a path"))?
-            .extend([id, "analytics", "licenses", kind]);
-        Ok(url)
     }
 
     /// A commercial listing: `top`/`skip` on the first request, then `@nextLink` until it is

@@ -69,40 +69,74 @@ pub(crate) fn retry_delay(
 /// request takes the next free slot, one interval after the previous one. Smooth spacing rather
 /// than a bursty bucket, because Partner Center throttles on short windows and data is
 /// collected in the background where latency does not matter.
+///
+/// Requests to the Subscription resource also keep to a limit of their own (Partner Center
+/// documents 500 per minute per tenant for it), so that raising the global limit never breaks
+/// that one. Both slots are reserved in one step, under one lock: a subscription request takes
+/// the later of its two next slots and pushes both on.
 pub(crate) struct RateLimiter {
     interval: Duration,
-    next_slot: Mutex<Option<Instant>>,
+    subscription_interval: Duration,
+    slots: Mutex<Slots>,
+}
+
+#[derive(Default)]
+struct Slots {
+    next: Option<Instant>,
+    next_subscription: Option<Instant>,
+}
+
+fn interval_of(requests_per_minute: u32) -> Duration {
+    if requests_per_minute == 0 {
+        Duration::ZERO
+    } else {
+        Duration::from_secs(60) / requests_per_minute
+    }
 }
 
 impl RateLimiter {
-    /// `0` requests per minute disables the limit.
-    pub(crate) fn new(requests_per_minute: u32) -> Self {
-        let interval = if requests_per_minute == 0 {
-            Duration::ZERO
-        } else {
-            Duration::from_secs(60) / requests_per_minute
-        };
+    /// `0` requests per minute disables a limit.
+    pub(crate) fn new(requests_per_minute: u32, subscription_requests_per_minute: u32) -> Self {
         Self {
-            interval,
-            next_slot: Mutex::new(None),
+            interval: interval_of(requests_per_minute),
+            subscription_interval: interval_of(subscription_requests_per_minute),
+            slots: Mutex::new(Slots::default()),
         }
     }
 
-    /// Waits for this request's slot.
-    pub(crate) async fn acquire(&self) {
-        if self.interval.is_zero() {
+    /// Waits for this request's slot; `subscription` for a request to the Subscription resource.
+    pub(crate) async fn acquire(&self, subscription: bool) {
+        let class_interval = if subscription {
+            self.subscription_interval
+        } else {
+            Duration::ZERO
+        };
+        if self.interval.is_zero() && class_interval.is_zero() {
             return;
         }
         let slot = {
             // The lock is never held across an await, and a panic while holding it cannot leave
-            // the Option inconsistent, so a poisoned lock is still usable.
-            let mut next = self.next_slot.lock().unwrap_or_else(PoisonError::into_inner);
+            // the slots inconsistent, so a poisoned lock is still usable.
+            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
             let now = Instant::now();
-            let slot = next.filter(|n| *n > now).unwrap_or(now);
-            *next = Some(slot + self.interval);
+            let free = |next: Option<Instant>| next.filter(|n| *n > now).unwrap_or(now);
+            let mut slot = free(slots.next);
+            if !class_interval.is_zero() {
+                slot = slot.max(free(slots.next_subscription));
+                slots.next_subscription = Some(slot + class_interval);
+            }
+            slots.next = Some(slot + self.interval);
             slot
         };
         tokio::time::sleep_until(slot).await;
+    }
+
+    /// No request starts before `until`: Partner Center throttled one (429 with `Retry-After`),
+    /// and every request in the throttled window counts against the limit, so the others wait
+    /// too instead of spending the window on more 429s. Requests already holding a slot go on.
+    pub(crate) fn pause_until(&self, until: Instant) {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        slots.next = Some(slots.next.map_or(until, |n| n.max(until)));
     }
 }
 
@@ -201,31 +235,60 @@ mod tests {
     // Real time with millisecond spacing: the crate's tokio has no `test-util` for paused time.
     #[tokio::test]
     async fn the_rate_limiter_spaces_requests_evenly() {
-        let limiter = RateLimiter::new(3000); // one per 20 ms
+        let limiter = RateLimiter::new(3000, 0); // one per 20 ms
         let start = Instant::now();
         for _ in 0..4 {
-            limiter.acquire().await;
+            limiter.acquire(false).await;
         }
         assert!(start.elapsed() >= 60 * MS, "{:?}", start.elapsed());
     }
 
     #[tokio::test]
     async fn an_idle_rate_limiter_does_not_make_the_next_request_wait() {
-        let limiter = RateLimiter::new(60); // one per second
-        limiter.acquire().await;
-        *limiter.next_slot.lock().unwrap() = Some(Instant::now()); // as if a second had passed
+        let limiter = RateLimiter::new(60, 0); // one per second
+        limiter.acquire(false).await;
+        limiter.slots.lock().unwrap().next = Some(Instant::now()); // as if a second had passed
         let start = Instant::now();
-        limiter.acquire().await;
+        limiter.acquire(false).await;
         assert!(start.elapsed() < 500 * MS, "{:?}", start.elapsed());
     }
 
     #[tokio::test]
     async fn a_zero_rate_means_no_limit() {
-        let limiter = RateLimiter::new(0);
+        let limiter = RateLimiter::new(0, 0);
         let start = Instant::now();
         for _ in 0..100 {
-            limiter.acquire().await;
+            limiter.acquire(true).await;
         }
         assert!(start.elapsed() < 100 * MS);
+    }
+
+    #[tokio::test]
+    async fn subscription_requests_keep_to_their_own_limit_and_others_do_not() {
+        let limiter = RateLimiter::new(0, 3000); // no global limit; subscriptions one per 20 ms
+        let start = Instant::now();
+        for _ in 0..4 {
+            limiter.acquire(true).await;
+        }
+        assert!(start.elapsed() >= 60 * MS, "{:?}", start.elapsed());
+        let start = Instant::now();
+        for _ in 0..100 {
+            limiter.acquire(false).await;
+        }
+        assert!(start.elapsed() < 100 * MS, "{:?}", start.elapsed());
+    }
+
+    #[tokio::test]
+    async fn a_pause_moves_the_next_slot_but_never_back() {
+        let limiter = RateLimiter::new(60_000, 0);
+        let later = Instant::now() + Duration::from_secs(30);
+        limiter.pause_until(later);
+        assert_eq!(limiter.slots.lock().unwrap().next, Some(later));
+        limiter.pause_until(later - Duration::from_secs(10));
+        assert_eq!(
+            limiter.slots.lock().unwrap().next,
+            Some(later),
+            "an earlier pause does not shorten it"
+        );
     }
 }

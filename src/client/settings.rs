@@ -16,6 +16,9 @@ pub struct ClientConfig {
     pub timeout: Duration,
     /// Client-side rate limit over all requests to Partner Center.
     pub requests_per_minute: u32,
+    /// Client-side limit of requests to the Subscription resource (subscriptions and their
+    /// provisioning status), on top of `requests_per_minute`; 0 = none of its own.
+    pub subscription_requests_per_minute: u32,
     /// Requests in flight at once.
     pub concurrency: usize,
     /// Retries after the first attempt for retryable failures.

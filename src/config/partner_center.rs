@@ -80,6 +80,14 @@ pub struct PartnerCenterArgs {
         help_heading = "Partner Center"
     )]
     pub partnercenter_requests_per_minute: u32,
+    /// Client-side limit of requests per minute to the Subscription resource (a customer's subscriptions and their provisioning status; documented limit: 500), on top of --partnercenter.requests-per-minute; 0: none of its own.
+    #[arg(
+        long = "partnercenter.subscriptions.requests-per-minute",
+        env = "PARTNERCENTER_PARTNERCENTER_SUBSCRIPTIONS_REQUESTS_PER_MINUTE",
+        default_value_t = 450,
+        help_heading = "Partner Center"
+    )]
+    pub partnercenter_subscriptions_requests_per_minute: u32,
     /// Requests to Partner Center in flight at once (also bounds the per-customer fan-out).
     #[arg(
         long = "partnercenter.concurrency",
@@ -198,6 +206,7 @@ impl PartnerCenterArgs {
             deployment_path: self.partnercenter_deployment_path.clone(),
             timeout: self.partnercenter_timeout,
             requests_per_minute: self.partnercenter_requests_per_minute,
+            subscription_requests_per_minute: self.partnercenter_subscriptions_requests_per_minute,
             concurrency: self.partnercenter_concurrency,
             max_retries: self.partnercenter_max_retries,
             backoff_base: Duration::from_millis(500),

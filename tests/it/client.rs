@@ -84,6 +84,7 @@ fn client_config(base: &str) -> ClientConfig {
         deployment_path: DEPLOYMENT_PATH.into(),
         timeout: Duration::from_secs(5),
         requests_per_minute: 600_000,
+        subscription_requests_per_minute: 0,
         concurrency: 4,
         max_retries: 3,
         backoff_base: Duration::from_millis(10),
