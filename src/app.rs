@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::{ApiObserver, AuthError, ClientError, PartnerCenterClient, TokenSource};
 use crate::collector::{CollectorMode, Collectors};
 use crate::config::{Cli, Config, ConfigError, ExporterArgs, SimulateArgs};
+use crate::derived::Derived;
 use crate::metrics::{ExporterMetrics, MetricsError};
 use crate::scheduler::Scheduler;
 use crate::server::{AppState, router};
@@ -51,7 +52,8 @@ pub fn build_scheduler(config: &Config) -> Result<Arc<Scheduler>, AppError> {
     let tokens = Arc::new(TokenSource::new(config.auth.clone(), observer.clone())?);
     let client = PartnerCenterClient::new(config.client.clone(), tokens, observer)?;
     let collectors = Collectors::new(client, config.collection.clone());
-    Ok(Arc::new(Scheduler::new(collectors, metrics)))
+    let derived = Derived::new(config.pricing.clone());
+    Ok(Arc::new(Scheduler::new(collectors, derived, metrics)))
 }
 
 /// A configured exporter with its listening socket bound.
@@ -128,6 +130,9 @@ pub async fn collect_once(config: &Config) -> Result<(Vec<u8>, bool), AppError> 
         if let Some(data) = &collector.data {
             out.extend_from_slice(&data.text());
         }
+    }
+    if let Some(derived) = &snapshot.derived {
+        out.extend_from_slice(&derived.data.text());
     }
     let ok = snapshot.collectors.iter().all(|c| c.healthy());
     Ok((out, ok))

@@ -28,6 +28,7 @@ pub struct ExporterMetrics {
     api_retries: IntCounterVec,
     token_refreshes: IntCounterVec,
     refresh_token_rotated: prometheus::Gauge,
+    pricing_prices: prometheus::IntGauge,
 }
 
 fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> Result<GaugeVec, MetricsError> {
@@ -126,6 +127,14 @@ impl ExporterMetrics {
                 registry.register(Box::new(g.clone()))?;
                 g
             },
+            pricing_prices: {
+                let g = prometheus::IntGauge::new(
+                    "partnercenter_pricing_prices",
+                    "Prices loaded from --pricing.file (0 without one): dashboards say \"no prices loaded\" when it is 0.",
+                )?;
+                registry.register(Box::new(g.clone()))?;
+                g
+            },
             registry,
         };
         let interval_gauge = prometheus::Gauge::new(
@@ -196,6 +205,11 @@ impl ExporterMetrics {
                 let _ = self.data_processed.remove_label_values(&label);
             }
         }
+    }
+
+    /// Record how many prices the price file gave.
+    pub fn record_prices(&self, prices: usize) {
+        self.pricing_prices.set(prices as i64);
     }
 
     /// Encode the self-metrics as exposition text.

@@ -17,6 +17,10 @@ use flate2::write::GzEncoder;
 use crate::collector::Dataset;
 use crate::model::{DeploymentRow, PartnerDeploymentRow, PartnerUsageRow, UsageRow};
 
+mod commerce;
+
+pub use commerce::{Derived, render_derived};
+
 /// A collector's data, encoded once and kept compressed: the gzip member served as is to
 /// scrapers that accept gzip (Prometheus always does), and inflated for the others.
 ///
@@ -328,6 +332,8 @@ pub fn render(dataset: &Dataset) -> RenderedData {
                 value: |r: &PartnerUsageRow| r.prorated_licenses_usage_percent,
             }],
         ),
+        Dataset::Subscriptions(rows) => (rows.len(), commerce::subscriptions(&mut out, rows), None),
+        Dataset::SubscribedSkus(data) => (data.rows.len(), commerce::subscribed_skus(&mut out, data), None),
     };
     let (text_len, gzip) = out.finish();
     RenderedData {

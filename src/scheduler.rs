@@ -16,6 +16,7 @@ use futures::future::{BoxFuture, Shared};
 use tokio_util::sync::CancellationToken;
 
 use crate::collector::{CollectionConfig, Collectors, RunContext, RunOutcome};
+use crate::derived::Derived;
 use crate::metrics::ExporterMetrics;
 use crate::render::{RenderedData, render};
 use crate::snapshot::{CollectorState, RunSummary, Snapshot};
@@ -25,6 +26,8 @@ type SharedRun = Shared<BoxFuture<'static, ()>>;
 /// Owns the collectors and the published snapshot.
 pub struct Scheduler {
     collectors: Collectors,
+    /// Unused licences, prices and renewals, computed from the commercial collectors' data.
+    derived: Arc<Derived>,
     store: ArcSwap<Snapshot>,
     metrics: Arc<ExporterMetrics>,
     /// Held for the whole of a run, so runs never overlap.
@@ -34,10 +37,12 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    pub fn new(collectors: Collectors, metrics: Arc<ExporterMetrics>) -> Self {
+    pub fn new(collectors: Collectors, derived: Derived, metrics: Arc<ExporterMetrics>) -> Self {
         let empty = Snapshot::empty(&collectors.config().enabled);
+        metrics.record_prices(derived.prices_loaded());
         Self {
             collectors,
+            derived: Arc::new(derived),
             store: ArcSwap::from_pointee(empty),
             metrics,
             run_lock: tokio::sync::Mutex::new(()),
@@ -86,15 +91,21 @@ impl Scheduler {
         let previous = self.store.load_full();
         let finished = Utc::now();
         let mut collectors = Vec::with_capacity(outcomes.len());
+        let mut derived_changed = false;
         for outcome in outcomes {
             let kind = outcome.kind;
             let old = previous.collector(kind);
             let (data, last_success, error) = match outcome.result {
                 Ok(dataset) => {
                     // Rendering a large dataset is CPU work: keep it off the threads serving scrapes.
-                    let rendered = tokio::task::spawn_blocking(move || render(&dataset)).await;
+                    let dataset = Arc::new(dataset);
+                    let to_render = dataset.clone();
+                    let rendered = tokio::task::spawn_blocking(move || render(&to_render)).await;
                     match rendered {
-                        Ok(rendered) => (Some(Arc::new(rendered)), Some(finished), None),
+                        Ok(rendered) => {
+                            derived_changed |= self.derived.update(dataset, finished);
+                            (Some(Arc::new(rendered)), Some(finished), None)
+                        }
                         Err(join_error) => (
                             old.and_then(|o| o.data.clone()),
                             old.and_then(|o| o.last_success),
@@ -138,9 +149,25 @@ impl Scheduler {
                 data,
             });
         }
+        let derived = if derived_changed {
+            let derived = self.derived.clone();
+            match tokio::task::spawn_blocking(move || derived.compute(Utc::now())).await {
+                Ok(state) => state.map(Arc::new),
+                Err(join_error) => {
+                    tracing::error!(%join_error, "computing the unused licences failed; keeping the last ones");
+                    previous.derived.clone()
+                }
+            }
+        } else {
+            previous.derived.clone()
+        };
+        if let Some(d) = &derived {
+            self.metrics.record_prices(d.prices);
+        }
         let snapshot = Arc::new(Snapshot {
             collectors,
             updated_at: Some(finished),
+            derived,
         });
         self.store.store(snapshot.clone());
         snapshot

@@ -16,6 +16,8 @@ use axum::routing::get;
 use bytes::Bytes;
 use chrono::Utc;
 
+mod renewals;
+
 use crate::collector::CollectorMode;
 use crate::render::{RenderedData, gzip_member};
 use crate::scheduler::Scheduler;
@@ -96,12 +98,13 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     let now = Utc::now();
     let health = scheduler.metrics().encode();
     let gzip = accepts_gzip(&headers);
-    let data: Vec<Arc<RenderedData>> = snapshot
+    let mut data: Vec<Arc<RenderedData>> = snapshot
         .collectors
         .iter()
         .filter(|c| c.current_data(now, max_age).is_some())
         .filter_map(|c| c.data.clone())
         .collect();
+    data.extend(snapshot.current_derived(now, max_age).map(|d| d.data.clone()));
     let mut chunks: Vec<Bytes> = Vec::with_capacity(data.len() + 1);
     if gzip {
         chunks.push(gzip_member(&health));
@@ -210,6 +213,12 @@ async fn landing(State(state): State<AppState>) -> Html<String> {
             html_escape(error),
         );
     }
+    let renewals = renewals::section(
+        snapshot
+            .current_derived(Utc::now(), config.max_age)
+            .map(|d| &*d.renewals),
+        Utc::now(),
+    );
     let banner = if state.simulated {
         "<p class=\"demo\"><strong>Demo mode:</strong> the data below comes from the built-in <em>simulated</em> Partner Center, not from Microsoft. Nothing here describes a real partner or customer.</p>"
     } else {
@@ -227,7 +236,7 @@ async fn landing(State(state): State<AppState>) -> Html<String> {
 <h2>Collectors</h2>
 <table><tr><th>collector</th><th>state</th><th>last success</th><th>rows</th><th>customer errors</th><th>last duration</th><th>last error</th></tr>
 {rows}</table>
-</body></html>
+{renewals}</body></html>
 ",
         version = env!("CARGO_PKG_VERSION"),
         mode = html_escape(&mode),

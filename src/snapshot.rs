@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::collector::CollectorKind;
+use crate::derived::DerivedState;
 use crate::render::RenderedData;
 
 /// The outcome of a collector's most recent run.
@@ -56,6 +57,9 @@ pub struct Snapshot {
     pub collectors: Vec<CollectorState>,
     /// When the last run (of any outcome) finished.
     pub updated_at: Option<DateTime<Utc>>,
+    /// What the exporter derives from the commercial collectors (unused licences, prices,
+    /// renewals); `None` until one of them has data.
+    pub derived: Option<Arc<DerivedState>>,
 }
 
 impl Snapshot {
@@ -72,12 +76,23 @@ impl Snapshot {
                 })
                 .collect(),
             updated_at: None,
+            derived: None,
         }
     }
 
     /// True once any collector has produced data: the exporter is ready.
     pub fn has_data(&self) -> bool {
         self.collectors.iter().any(|c| c.last_success.is_some())
+    }
+
+    /// The derived data, unless it is older than `max_age` at `now`.
+    pub fn current_derived(&self, now: DateTime<Utc>, max_age: Duration) -> Option<&DerivedState> {
+        let derived = self.derived.as_deref()?;
+        let age = now
+            .signed_duration_since(derived.collected_at)
+            .to_std()
+            .unwrap_or_default();
+        (age <= max_age).then_some(derived)
     }
 
     /// A collector's state.

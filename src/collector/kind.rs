@@ -15,17 +15,23 @@ pub enum CollectorKind {
     CustomerUsage,
     /// Legacy per-customer deployment, fanned out over `/v1/customers`.
     CustomerDeployment,
+    /// Each customer's subscriptions (seats paid for, terms, renewals), fanned out.
+    Subscriptions,
+    /// Each customer's tenant licence counts (subscribed SKUs: seats assigned), fanned out.
+    SubscribedSkus,
 }
 
 impl CollectorKind {
     /// Every collector, in display order.
-    pub const ALL: [CollectorKind; 6] = [
+    pub const ALL: [CollectorKind; 8] = [
         CollectorKind::Usage,
         CollectorKind::Deployment,
         CollectorKind::PartnerDeployment,
         CollectorKind::PartnerUsage,
         CollectorKind::CustomerUsage,
         CollectorKind::CustomerDeployment,
+        CollectorKind::Subscriptions,
+        CollectorKind::SubscribedSkus,
     ];
 
     /// The name used in flags and in the `collector` label.
@@ -37,6 +43,19 @@ impl CollectorKind {
             CollectorKind::PartnerUsage => "partner-usage",
             CollectorKind::CustomerUsage => "customer-usage",
             CollectorKind::CustomerDeployment => "customer-deployment",
+            CollectorKind::Subscriptions => "subscriptions",
+            CollectorKind::SubscribedSkus => "subscribed-skus",
         }
+    }
+
+    /// Whether the collector makes one request (or more) per customer.
+    pub fn is_per_customer(self) -> bool {
+        matches!(
+            self,
+            CollectorKind::CustomerUsage
+                | CollectorKind::CustomerDeployment
+                | CollectorKind::Subscriptions
+                | CollectorKind::SubscribedSkus
+        )
     }
 }

@@ -3,14 +3,17 @@
 //! what they return.
 //!
 //! Layout: `kind` names the collectors, `settings` holds what they are configured with, `run`
-//! runs one, `fanout` does the per-customer requests of the legacy collectors, `error` says why
-//! a run failed.
+//! runs one, `fanout` does the per-customer requests, `commerce` the two commercial collectors
+//! (subscriptions, subscribed SKUs) with `skus` finding each subscription's Entra SKU, `error`
+//! says why a run failed.
 
+mod commerce;
 mod error;
 mod fanout;
 mod kind;
 mod run;
 mod settings;
+mod skus;
 
 pub use error::CollectError;
 pub use kind::CollectorKind;

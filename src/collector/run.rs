@@ -6,12 +6,16 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
 
+use super::commerce;
 use super::error::CollectError;
-use super::fanout;
+use super::fanout::{self, Refusals};
 use super::kind::CollectorKind;
 use super::settings::CollectionConfig;
+use super::skus::SkuCache;
 use crate::client::{ClientError, PartnerCenterClient};
-use crate::model::{Customer, DeploymentRow, PartnerDeploymentRow, PartnerUsageRow, UsageRow};
+use crate::model::{
+    Customer, DeploymentRow, PartnerDeploymentRow, PartnerUsageRow, SubscribedSkus, SubscriptionRow, UsageRow,
+};
 
 /// What a collector produced in one successful run.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +24,8 @@ pub enum Dataset {
     Deployment(Vec<DeploymentRow>),
     PartnerDeployment(Vec<PartnerDeploymentRow>),
     PartnerUsage(Vec<PartnerUsageRow>),
+    Subscriptions(Vec<SubscriptionRow>),
+    SubscribedSkus(SubscribedSkus),
 }
 
 /// The result of one collector's run.
@@ -60,6 +66,7 @@ pub struct Collectors {
     client: PartnerCenterClient,
     config: CollectionConfig,
     fanout: fanout::FanoutMemory,
+    skus: SkuCache,
 }
 
 impl Collectors {
@@ -68,6 +75,7 @@ impl Collectors {
             client,
             config,
             fanout: fanout::FanoutMemory::default(),
+            skus: SkuCache::default(),
         }
     }
 
@@ -113,27 +121,57 @@ impl Collectors {
                 CollectorKind::PartnerUsage => Ok((Dataset::PartnerUsage(client.partner_usage().await?), 0)),
                 CollectorKind::CustomerUsage => {
                     let customers = self.customers(client, ctx).await?;
-                    let (rows, errors) = fanout::collect(
+                    let fanout = fanout::collect(
+                        kind.name(),
                         &customers,
                         self.config.fanout_concurrency,
+                        Refusals::Failures,
                         &self.fanout.usage,
                         |c| client.customer_usage(&c.id),
                         fanout::label_usage,
                     )
                     .await?;
-                    Ok((Dataset::Usage(rows), errors))
+                    let errors = fanout.customer_errors();
+                    Ok((Dataset::Usage(fanout.rows), errors))
                 }
                 CollectorKind::CustomerDeployment => {
                     let customers = self.customers(client, ctx).await?;
-                    let (rows, errors) = fanout::collect(
+                    let fanout = fanout::collect(
+                        kind.name(),
                         &customers,
                         self.config.fanout_concurrency,
+                        Refusals::Failures,
                         &self.fanout.deployment,
                         |c| client.customer_deployment(&c.id),
                         fanout::label_deployment,
                     )
                     .await?;
-                    Ok((Dataset::Deployment(rows), errors))
+                    let errors = fanout.customer_errors();
+                    Ok((Dataset::Deployment(fanout.rows), errors))
+                }
+                CollectorKind::Subscriptions => {
+                    let customers = self.customers(client, ctx).await?;
+                    let (rows, errors) = commerce::subscriptions(
+                        client,
+                        &customers,
+                        self.config.fanout_concurrency,
+                        &self.config.catalog_country,
+                        &self.fanout.subscriptions,
+                        &self.skus,
+                    )
+                    .await?;
+                    Ok((Dataset::Subscriptions(rows), errors))
+                }
+                CollectorKind::SubscribedSkus => {
+                    let customers = self.customers(client, ctx).await?;
+                    let (data, errors) = commerce::subscribed_skus(
+                        client,
+                        &customers,
+                        self.config.fanout_concurrency,
+                        &self.fanout.subscribed_skus,
+                    )
+                    .await?;
+                    Ok((Dataset::SubscribedSkus(data), errors))
                 }
             }
         };

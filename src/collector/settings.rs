@@ -30,4 +30,6 @@ pub struct CollectionConfig {
     pub deployment_query: AnalyticsQuery,
     /// Customers fetched at once in the per-customer fan-out.
     pub fanout_concurrency: usize,
+    /// `country` of catalog look-ups when a subscription's links name none.
+    pub catalog_country: String,
 }

@@ -41,6 +41,24 @@ pub struct CollectorArgs {
     pub collector_customer_deployment: bool,
     #[arg(long = "no-collector.customer-deployment", action = ArgAction::SetTrue, hide = true)]
     pub no_collector_customer_deployment: bool,
+    /// Every customer's subscriptions: seats paid for, terms, renewals (one request per customer). Off: --no-collector.subscriptions.
+    #[arg(long = "collector.subscriptions", env = "PARTNERCENTER_COLLECTOR_SUBSCRIPTIONS", action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value = "true", value_name = "BOOL", overrides_with = "no_collector_subscriptions", help_heading = "Collectors")]
+    pub collector_subscriptions: bool,
+    #[arg(long = "no-collector.subscriptions", action = ArgAction::SetTrue, hide = true)]
+    pub no_collector_subscriptions: bool,
+    /// Every customer's tenant licence counts, seats assigned (App+User and a GDAP role in each customer; one request per customer). Off: --no-collector.subscribed-skus.
+    #[arg(long = "collector.subscribed-skus", env = "PARTNERCENTER_COLLECTOR_SUBSCRIBED_SKUS", action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value = "true", value_name = "BOOL", overrides_with = "no_collector_subscribed_skus", help_heading = "Collectors")]
+    pub collector_subscribed_skus: bool,
+    #[arg(long = "no-collector.subscribed-skus", action = ArgAction::SetTrue, hide = true)]
+    pub no_collector_subscribed_skus: bool,
+    /// `country` of the catalog look-ups that find a new-commerce subscription's Entra SKU, when the subscription's own links name none.
+    #[arg(
+        long = "collector.subscriptions.catalog-country",
+        env = "PARTNERCENTER_COLLECTOR_SUBSCRIPTIONS_CATALOG_COUNTRY",
+        default_value = "US",
+        help_heading = "Collectors"
+    )]
+    pub collector_subscriptions_catalog_country: String,
 
     /// `filter` passed to the usage endpoint, e.g. "workloadCode eq 'EXO'".
     #[arg(
@@ -137,6 +155,14 @@ impl CollectorArgs {
                 CollectorKind::CustomerDeployment,
                 self.collector_customer_deployment && !self.no_collector_customer_deployment,
             ),
+            (
+                CollectorKind::Subscriptions,
+                self.collector_subscriptions && !self.no_collector_subscriptions,
+            ),
+            (
+                CollectorKind::SubscribedSkus,
+                self.collector_subscribed_skus && !self.no_collector_subscribed_skus,
+            ),
         ];
         pairs
             .into_iter()
@@ -189,6 +215,13 @@ impl CollectorArgs {
                 return Err(ConfigError::new(flag, "must be greater than 0"));
             }
         }
+        let country = self.collector_subscriptions_catalog_country.trim();
+        if country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()) {
+            return Err(ConfigError::new(
+                "--collector.subscriptions.catalog-country",
+                format!("'{country}' is not a two-letter country code (for example US)"),
+            ));
+        }
         let query =
             |filter: &Option<String>, groupby: &Option<String>, processed: &Option<String>| AnalyticsQuery {
                 filter: filter.clone().filter(|s| !s.is_empty()),
@@ -213,6 +246,7 @@ impl CollectorArgs {
                 &self.collector_deployment_processed_date_time,
             ),
             fanout_concurrency,
+            catalog_country: country.to_ascii_uppercase(),
         })
     }
 }

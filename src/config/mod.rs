@@ -2,7 +2,7 @@
 //! the validation that turns them into a [`Config`] or one clear line naming the bad flag.
 //!
 //! One file per flag group, as `--help` shows them: `web`, `partner_center`, `auth`,
-//! `collectors` (Collectors and Collection), `run` (`--once`, `--demo`), `logging`, and `simulate`
+//! `collectors` (Collectors and Collection), `pricing`, `run` (`--once`, `--demo`), `logging`, and `simulate`
 //! for the subcommand. Each is a
 //! clap `Args` struct flattened into [`ExporterArgs`] and turns its own flags into the settings
 //! type of the module that uses them ([`crate::server::WebConfig`],
@@ -16,6 +16,7 @@ mod collectors;
 mod logging;
 mod parse;
 mod partner_center;
+mod pricing;
 mod run;
 mod simulate;
 mod web;
@@ -24,6 +25,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::client::{AuthConfig, ClientConfig};
 use crate::collector::CollectionConfig;
+use crate::pricing::LoadedPrices;
 use crate::server::WebConfig;
 
 pub use auth::{AuthArgs, ENV_ACCESS_TOKEN, ENV_CLIENT_SECRET, ENV_REFRESH_TOKEN};
@@ -31,6 +33,7 @@ pub use collectors::CollectorArgs;
 pub use logging::LoggingArgs;
 pub use parse::{ConfigError, env_name, parse_listen_address, read_secret_file};
 pub use partner_center::{Cloud, PartnerCenterArgs};
+pub use pricing::PricingArgs;
 pub use run::RunArgs;
 pub use simulate::SimulateArgs;
 pub use web::WebArgs;
@@ -64,6 +67,8 @@ pub struct ExporterArgs {
     #[command(flatten)]
     pub collectors: CollectorArgs,
     #[command(flatten)]
+    pub pricing: PricingArgs,
+    #[command(flatten)]
     pub run: RunArgs,
     #[command(flatten)]
     pub logging: LoggingArgs,
@@ -76,6 +81,8 @@ pub struct Config {
     pub client: ClientConfig,
     pub auth: AuthConfig,
     pub collection: CollectionConfig,
+    /// The prices of `--pricing.file`, read at start.
+    pub pricing: Option<LoadedPrices>,
     pub once: bool,
     /// Shown on the landing page and in logs when the upstream is the built-in simulator.
     pub simulated: bool,
@@ -94,11 +101,13 @@ impl ExporterArgs {
             &client,
             self.partner_center.partnercenter_timeout,
         )?;
+        let pricing = self.pricing.prices()?;
         Ok(Config {
             web,
             client,
             auth,
             collection,
+            pricing,
             once: self.run.once,
             simulated: false,
         })

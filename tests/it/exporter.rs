@@ -527,6 +527,7 @@ async fn once_prints_the_exposition_and_exits_non_zero_when_a_collector_fails() 
             format!("--auth.refresh-token-file={}", secrets.refresh.display()),
             "--partnercenter.max-retries=0".to_owned(),
         ];
+        args.extend(WITHOUT_COMMERCE.iter().map(|s| s.to_string()));
         args.extend(extra.iter().map(|s| s.to_string()));
         args
     };

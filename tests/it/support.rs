@@ -128,7 +128,13 @@ pub fn secrets() -> Secrets {
     }
 }
 
-/// A configuration against `server`, plus `extra` flags.
+/// Switches off the collectors a wiremock upstream does not answer unless a test mounts them:
+/// the commercial fan-outs (on by default). A test that wants them passes `--collector.NAME`
+/// after these, which wins.
+pub const WITHOUT_COMMERCE: [&str; 2] = ["--no-collector.subscriptions", "--no-collector.subscribed-skus"];
+
+/// A configuration against `server`, plus `extra` flags; the commercial collectors are off
+/// (see [`WITHOUT_COMMERCE`]).
 pub fn config(server: &MockServer, secrets: &Secrets, extra: &[&str]) -> Config {
     let mut args: Vec<String> = vec![
         "partnercenter-exporter".into(),
@@ -142,6 +148,7 @@ pub fn config(server: &MockServer, secrets: &Secrets, extra: &[&str]) -> Config 
         "--partnercenter.max-retries=1".into(),
         "--partnercenter.max-backoff=50ms".into(),
     ];
+    args.extend(WITHOUT_COMMERCE.iter().map(|s| s.to_string()));
     args.extend(extra.iter().map(|s| s.to_string()));
     app::config_from_args(args).expect("valid test configuration")
 }

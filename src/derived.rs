@@ -1,0 +1,171 @@
+//! What the exporter computes from several collectors' latest data, rather than reads from
+//! Partner Center: the unused licences of each subscription (from the subscriptions and the
+//! tenants' licence counts, `attribution`), the list prices of `--pricing.file`, the names of
+//! the customers in the commercial data, and the landing page's renewals table (`renewals`).
+//!
+//! The scheduler hands every successful dataset of `subscriptions` and `subscribed-skus` to
+//! [`Derived::update`], and publishes what [`Derived::compute`] returns beside the collectors'
+//! own data. It is computed again whenever either input changes, from the latest good data of
+//! both, so a collector that runs on its own schedule still gets its unused figures at once.
+
+mod attribution;
+mod renewals;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+
+use crate::collector::{CollectorKind, Dataset};
+use crate::model::{SubscribedSkus, SubscriptionRow};
+use crate::pricing::LoadedPrices;
+use crate::render::{self, RenderedData};
+
+pub use attribution::attribute_unused;
+pub use renewals::{Renewal, RenewalTable, monthly_price, renewals_within};
+
+/// How far ahead the landing page's renewals table looks.
+pub const RENEWAL_TABLE_DAYS: i64 = 14;
+
+/// What the derived data is computed from.
+#[derive(Default)]
+struct Inputs {
+    subscriptions: Option<(Arc<Dataset>, DateTime<Utc>)>,
+    skus: Option<(Arc<Dataset>, DateTime<Utc>)>,
+    prices: Option<LoadedPrices>,
+}
+
+/// The derived part of a snapshot.
+#[derive(Debug, Clone)]
+pub struct DerivedState {
+    pub data: Arc<RenderedData>,
+    /// The older of the inputs' collection times: the derived figures are as old as that.
+    pub collected_at: DateTime<Utc>,
+    pub renewals: Arc<RenewalTable>,
+    /// Prices loaded from `--pricing.file`.
+    pub prices: usize,
+}
+
+/// Keeps the latest inputs and computes the derived data from them.
+pub struct Derived {
+    inputs: Mutex<Inputs>,
+}
+
+impl Derived {
+    /// With the prices read at start-up, if a price file is configured.
+    pub fn new(prices: Option<LoadedPrices>) -> Self {
+        Self {
+            inputs: Mutex::new(Inputs {
+                prices,
+                ..Inputs::default()
+            }),
+        }
+    }
+
+    /// Whether a collector's data feeds the derived data.
+    pub fn is_input(kind: CollectorKind) -> bool {
+        matches!(kind, CollectorKind::Subscriptions | CollectorKind::SubscribedSkus)
+    }
+
+    /// Keep a collector's new good data; false when it is not an input.
+    pub fn update(&self, dataset: Arc<Dataset>, collected: DateTime<Utc>) -> bool {
+        // A poisoned lock only means a panic mid-update of another field; the rest is usable.
+        let mut inputs = self.inputs.lock().unwrap_or_else(|p| p.into_inner());
+        match &*dataset {
+            Dataset::Subscriptions(_) => inputs.subscriptions = Some((dataset, collected)),
+            Dataset::SubscribedSkus(_) => inputs.skus = Some((dataset, collected)),
+            _ => return false,
+        }
+        true
+    }
+
+    /// The number of prices loaded (0 without a price file).
+    pub fn prices_loaded(&self) -> usize {
+        let inputs = self.inputs.lock().unwrap_or_else(|p| p.into_inner());
+        inputs.prices.as_ref().map_or(0, |p| p.rows.len())
+    }
+
+    /// The derived data at `now`, or `None` before either input has data. CPU work: call it off
+    /// the async threads. A price file changed on disk is read again first.
+    pub fn compute(&self, now: DateTime<Utc>) -> Option<DerivedState> {
+        let (subs, skus, prices) = {
+            let mut inputs = self.inputs.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(prices) = inputs.prices.as_mut() {
+                match prices.reload_if_changed(now) {
+                    Ok(true) => tracing::info!(
+                        file = %prices.config.path.display(), prices = prices.rows.len(),
+                        "the price file changed; read it again"
+                    ),
+                    Ok(false) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot read the changed price file; keeping the prices read before")
+                    }
+                }
+            }
+            let prices = inputs.prices.as_ref().map(|p| p.rows.clone()).unwrap_or_default();
+            (inputs.subscriptions.clone(), inputs.skus.clone(), prices)
+        };
+        let collected_at = [subs.as_ref().map(|s| s.1), skus.as_ref().map(|s| s.1)]
+            .into_iter()
+            .flatten()
+            .min()?;
+        let subscriptions: &[SubscriptionRow] = match subs.as_ref().map(|s| &*s.0) {
+            Some(Dataset::Subscriptions(rows)) => rows,
+            _ => &[],
+        };
+        let empty = SubscribedSkus::default();
+        let tenant = match skus.as_ref().map(|s| &*s.0) {
+            Some(Dataset::SubscribedSkus(data)) => data,
+            _ => &empty,
+        };
+        let unused = attribute_unused(subscriptions, &tenant.rows, now);
+        let customers = customer_names(subscriptions, tenant);
+        let data = render::render_derived(&render::Derived {
+            unused: &unused,
+            prices: &prices,
+            customers: &customers,
+        });
+        let renewals = renewals_within(
+            subscriptions,
+            &unused,
+            &prices,
+            &tenant.access,
+            now,
+            RENEWAL_TABLE_DAYS,
+        );
+        Some(DerivedState {
+            data: Arc::new(data),
+            collected_at,
+            renewals: Arc::new(renewals),
+            prices: prices.len(),
+        })
+    }
+}
+
+/// Every customer of the commercial data once, by tenant id, with the first non-empty name.
+fn customer_names(subscriptions: &[SubscriptionRow], skus: &SubscribedSkus) -> Vec<(String, String)> {
+    let mut names: BTreeMap<&str, &str> = BTreeMap::new();
+    let all = subscriptions
+        .iter()
+        .map(|s| (s.customer_tenant_id.as_str(), s.customer_name.as_str()))
+        .chain(
+            skus.rows
+                .iter()
+                .map(|r| (r.customer_tenant_id.as_str(), r.customer_name.as_str())),
+        )
+        .chain(
+            skus.access
+                .iter()
+                .map(|a| (a.customer_tenant_id.as_str(), a.customer_name.as_str())),
+        );
+    for (id, name) in all {
+        let entry = names.entry(id).or_insert(name);
+        if entry.is_empty() {
+            *entry = name;
+        }
+    }
+    names
+        .into_iter()
+        .map(|(id, name)| (id.to_owned(), name.to_owned()))
+        .collect()
+}

@@ -1,0 +1,337 @@
+//! Rendering of the commercial data: subscriptions, subscribed SKUs, and what the exporter
+//! derives from both (unused licences, prices, customer names).
+//!
+//! Values carry ids only; names, terms and statuses live in `…_info` series (value 1) that
+//! queries join in. A family whose rows all lack a value (no subscription has a cancellation
+//! window, say) is left out whole, header included.
+
+use std::collections::HashMap;
+
+use super::{CACHED_NOTE, RenderedData, Sink, dedup, write_series};
+use crate::model::{PriceRow, SkuAccess, SubscribedSkuRow, SubscribedSkus, SubscriptionRow, UnusedRow};
+
+/// A family with a value per row that may be absent.
+struct Family<R> {
+    name: &'static str,
+    help: &'static str,
+    value: fn(&R) -> Option<f64>,
+}
+
+/// Write each family's series for `rows` (already unique and sorted), with their headers; a
+/// family without any value writes nothing.
+fn write_families<R, const N: usize>(
+    out: &mut Sink,
+    rows: &[([&str; N], &R)],
+    label_names: &[&str; N],
+    families: &[Family<R>],
+) -> usize {
+    let mut series = 0;
+    for family in families {
+        let mut header = false;
+        for (labels, row) in rows {
+            let Some(value) = (family.value)(row) else {
+                continue;
+            };
+            if !header {
+                header = true;
+                let _ = std::fmt::Write::write_fmt(
+                    &mut out.buf,
+                    format_args!(
+                        "# HELP {} {} {CACHED_NOTE}\n# TYPE {} gauge\n",
+                        family.name, family.help, family.name
+                    ),
+                );
+            }
+            write_series(&mut out.buf, family.name, label_names, labels, value);
+            series += 1;
+            out.maybe_flush();
+        }
+    }
+    series
+}
+
+fn unix(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<f64> {
+    t.map(|t| t.timestamp() as f64)
+}
+
+const SUBSCRIPTION_INFO_LABELS: [&str; 13] = [
+    "customer_tenant_id",
+    "subscription_id",
+    "offer_id",
+    "sku_id",
+    "catalog_product_id",
+    "catalog_sku_id",
+    "offer_name",
+    "friendly_name",
+    "term_duration",
+    "billing_cycle",
+    "status",
+    "commerce",
+    "trial",
+];
+const LICENCE_LABELS: [&str; 4] = ["customer_tenant_id", "subscription_id", "offer_id", "sku_id"];
+const SUBSCRIPTION_LABELS: [&str; 2] = ["customer_tenant_id", "subscription_id"];
+
+/// The series of the `subscriptions` collector; returns the series written.
+pub(super) fn subscriptions(out: &mut Sink, rows: &[SubscriptionRow]) -> usize {
+    let unique = dedup(
+        rows,
+        |r| [r.customer_tenant_id.as_str(), r.subscription_id.as_str()],
+        |_| None,
+    );
+    let info: Vec<([&str; 13], &SubscriptionRow)> = unique
+        .iter()
+        .map(|(_, r)| {
+            let labels = [
+                r.customer_tenant_id.as_str(),
+                r.subscription_id.as_str(),
+                r.offer_id.as_str(),
+                r.sku_id.as_str(),
+                r.catalog_product_id.as_str(),
+                r.catalog_sku_id.as_str(),
+                r.offer_name.as_str(),
+                r.friendly_name.as_str(),
+                r.term.as_ref().map_or("", |t| t.text.as_str()),
+                r.billing_cycle.as_ref().map_or("", |b| b.label()),
+                r.status.label(),
+                r.commerce.label(),
+                if r.is_trial { "true" } else { "false" },
+            ];
+            (labels, *r)
+        })
+        .collect();
+    let licences: Vec<([&str; 4], &SubscriptionRow)> =
+        info.iter().map(|(l, r)| ([l[0], l[1], l[2], l[3]], *r)).collect();
+    let mut series = write_families(
+        out,
+        &info,
+        &SUBSCRIPTION_INFO_LABELS,
+        &[Family {
+            name: "partnercenter_subscription_info",
+            help: "A customer's licence subscription, always 1: offer_name, friendly_name, term_duration, billing_cycle, status (active, suspended, expired, ...), commerce (nce or legacy) and trial describe it; sku_id is the Entra SKU it provisions (empty when unknown), catalog_product_id and catalog_sku_id its new-commerce catalog ids (empty for legacy).",
+            value: |_| Some(1.0),
+        }],
+    );
+    series += write_families(
+        out,
+        &licences,
+        &LICENCE_LABELS,
+        &[Family {
+            name: "partnercenter_subscription_licenses",
+            help: "Licenses (seats) the partner pays for on the subscription (Partner Center quantity).",
+            value: |r: &SubscriptionRow| Some(r.quantity),
+        }],
+    );
+    series += write_families(
+        out,
+        &unique,
+        &SUBSCRIPTION_LABELS,
+        &[
+            Family {
+                name: "partnercenter_subscription_auto_renew",
+                help: "1 if the subscription renews automatically at the end of its term (autoRenewEnabled), else 0.",
+                value: |r: &SubscriptionRow| Some(if r.auto_renew { 1.0 } else { 0.0 }),
+            },
+            Family {
+                name: "partnercenter_subscription_term_end_timestamp_seconds",
+                help: "Unix time the subscription's current term ends (commitmentEndDateTime; a new-commerce commitmentEndDate counts its whole UTC day, a legacy one does not). Absent when the subscription has no end.",
+                value: |r: &SubscriptionRow| unix(r.term_end),
+            },
+            Family {
+                name: "partnercenter_subscription_cancellation_allowed_until_timestamp_seconds",
+                help: "Unix time until which seats of the subscription can be removed for a refund (cancellationAllowedUntilDate, new commerce). Absent when Partner Center gives none.",
+                value: |r: &SubscriptionRow| unix(r.cancellation_allowed_until),
+            },
+            Family {
+                name: "partnercenter_subscription_scheduled_next_term_licenses",
+                help: "Licenses scheduled for the subscription's next term (scheduledNextTermInstructions.quantity). Absent when nothing is scheduled.",
+                value: |r: &SubscriptionRow| r.scheduled_next_term.as_ref().and_then(|n| n.quantity),
+            },
+            Family {
+                name: "partnercenter_subscription_renewal_term_months",
+                help: "Months of the term the subscription renews into: the scheduled next term, else renewalTermDuration, else its current term.",
+                value: |r: &SubscriptionRow| r.renewal_term.as_ref().and_then(|t| t.months).map(f64::from),
+            },
+        ],
+    );
+    series
+}
+
+const SKU_UNIT_LABELS: [&str; 3] = ["customer_tenant_id", "sku_id", "state"];
+
+/// Reads one of a SKU row's counts.
+type Units = fn(&SubscribedSkuRow) -> f64;
+
+/// The series of the `subscribed-skus` collector; returns the series written.
+pub(super) fn subscribed_skus(out: &mut Sink, data: &SubscribedSkus) -> usize {
+    let unique = dedup(
+        &data.rows,
+        |r| [r.customer_tenant_id.as_str(), r.sku_id.as_str()],
+        |_| None,
+    );
+    let states: [(&str, Units); 6] = [
+        ("total", |r| r.total_units),
+        ("active", |r| r.active_units),
+        ("consumed", |r| r.consumed_units),
+        ("available", |r| r.available_units),
+        ("suspended", |r| r.suspended_units),
+        ("warning", |r| r.warning_units),
+    ];
+    let mut series = 0;
+    if !unique.is_empty() {
+        let name = "partnercenter_subscribed_sku_units";
+        let _ = std::fmt::Write::write_fmt(
+            &mut out.buf,
+            format_args!(
+                "# HELP {name} Licenses of the SKU in the customer's tenant, every channel together (not only this partner's): state total, active, consumed (assigned), available, suspended or warning (Partner Center subscribedskus). {CACHED_NOTE}\n# TYPE {name} gauge\n"
+            ),
+        );
+        for (labels, row) in &unique {
+            for (state, value) in &states {
+                write_series(
+                    &mut out.buf,
+                    name,
+                    &SKU_UNIT_LABELS,
+                    &[labels[0], labels[1], state],
+                    value(row),
+                );
+                series += 1;
+            }
+            out.maybe_flush();
+        }
+    }
+    let access = dedup(&data.access, |a| [a.customer_tenant_id.as_str()], |_| None);
+    series += write_families(
+        out,
+        &access,
+        &["customer_tenant_id"],
+        &[Family {
+            name: "partnercenter_subscribed_skus_access",
+            help: "1 if Partner Center gave the customer's subscribed SKUs, 0 if it refused (401/403: the exporter's user has no GDAP role such as Directory Readers in that customer, so its unused licenses cannot be known).",
+            value: |a: &SkuAccess| Some(if a.granted { 1.0 } else { 0.0 }),
+        }],
+    );
+    series += sku_info(out, &data.rows);
+    series
+}
+
+/// `partnercenter_sku_info`: one series per SKU id. Customers may disagree on a SKU's names;
+/// the pair most of them report wins (ties: the smaller), so the series is stable.
+fn sku_info(out: &mut Sink, rows: &[SubscribedSkuRow]) -> usize {
+    let mut votes: HashMap<&str, HashMap<(&str, &str), usize>> = HashMap::new();
+    for r in rows {
+        *votes
+            .entry(r.sku_id.as_str())
+            .or_default()
+            .entry((r.sku_part_number.as_str(), r.sku_name.as_str()))
+            .or_default() += 1;
+    }
+    let mut chosen: Vec<[&str; 3]> = votes
+        .into_iter()
+        .filter_map(|(sku, names)| {
+            let ((part, name), _) = names
+                .into_iter()
+                .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))?;
+            Some([sku, part, name])
+        })
+        .collect();
+    chosen.sort_unstable();
+    let rows: Vec<([&str; 3], &())> = chosen.into_iter().map(|l| (l, &())).collect();
+    write_families(
+        out,
+        &rows,
+        &["sku_id", "sku_part_number", "sku_name"],
+        &[Family {
+            name: "partnercenter_sku_info",
+            help: "Names of an Entra SKU, always 1 (subscribedskus productSku.skuPartNumber and name).",
+            value: |_| Some(1.0),
+        }],
+    )
+}
+
+/// What the exporter derives from the subscriptions, the subscribed SKUs and the price file.
+#[derive(Debug, Clone, Default)]
+pub struct Derived<'a> {
+    pub unused: &'a [UnusedRow],
+    pub prices: &'a [PriceRow],
+    /// `(tenant id, name)` of every customer in the commercial data.
+    pub customers: &'a [(String, String)],
+}
+
+/// Encode the derived series once.
+pub fn render_derived(derived: &Derived<'_>) -> RenderedData {
+    let mut out = Sink::new();
+    let unused = dedup(
+        derived.unused,
+        |u| {
+            [
+                u.customer_tenant_id.as_str(),
+                u.subscription_id.as_str(),
+                u.sku_id.as_str(),
+            ]
+        },
+        |_| None,
+    );
+    let mut series = write_families(
+        &mut out,
+        &unused,
+        &["customer_tenant_id", "subscription_id", "sku_id"],
+        &[Family {
+            name: "partnercenter_subscription_unused_licenses",
+            help: "Paid licenses of the subscription that nobody in the customer's tenant is assigned, attributed by the exporter from the subscribed-SKU counts: never more than the subscription's quantity, and seats bought through other channels are not counted (README \"Unused licenses\").",
+            value: |u: &UnusedRow| Some(u.unused),
+        }],
+    );
+    let prices = dedup(
+        derived.prices,
+        |p| {
+            [
+                p.product_id.as_str(),
+                p.sku_id.as_str(),
+                p.term_duration.text.as_str(),
+                p.billing_plan.label(),
+                p.currency.as_str(),
+            ]
+        },
+        |_| None,
+    );
+    series += write_families(
+        &mut out,
+        &prices,
+        &[
+            "product_id",
+            "sku_id",
+            "term_duration",
+            "billing_plan",
+            "currency",
+        ],
+        &[Family {
+            name: "partnercenter_license_unit_price",
+            help: "Price of one license for one month of the term, from --pricing.file (the price sheet's price for the whole term divided by its months); product_id and sku_id are the price sheet's catalog ids (ProductId, SkuId), which partnercenter_subscription_info calls catalog_product_id and catalog_sku_id.",
+            value: |p: &PriceRow| Some(p.monthly_price),
+        }],
+    );
+    let customers = dedup(
+        derived.customers,
+        |(id, name)| [id.as_str(), name.as_str()],
+        |_| None,
+    );
+    series += write_families(
+        &mut out,
+        &customers,
+        &["customer_tenant_id", "customer_name"],
+        &[Family {
+            name: "partnercenter_customer_info",
+            help: "A customer's name, always 1 (companyProfile.companyName of /v1/customers).",
+            value: |_| Some(1.0),
+        }],
+    );
+    let (text_len, gzip) = out.finish();
+    RenderedData {
+        series,
+        rows: derived.unused.len() + derived.prices.len(),
+        processed_at: None,
+        text_len,
+        gzip,
+    }
+}
