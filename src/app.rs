@@ -147,7 +147,7 @@ pub struct Demo {
 
 /// Start the simulator on a free loopback port and configure the exporter against it with
 /// App+User authentication, so the whole path (token rotation included) is the real one.
-pub async fn demo_config(args: ExporterArgs) -> Result<(Config, Demo), AppError> {
+pub async fn demo_config(mut args: ExporterArgs) -> Result<(Config, Demo), AppError> {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(AppError::Simulator)?;
@@ -171,7 +171,12 @@ pub async fn demo_config(args: ExporterArgs) -> Result<(Config, Demo), AppError>
     let refresh_file = dir.path().join("refresh-token");
     std::fs::write(&secret_file, client_secret).map_err(AppError::Simulator)?;
     std::fs::write(&refresh_file, simulator.issue_refresh_token()).map_err(AppError::Simulator)?;
-    let mut args = args;
+    // The demo shows money: the simulator's price sheet, unless the user gave a price file.
+    if args.pricing.pricing_file.is_none() {
+        let prices = dir.path().join("price-sheet.csv");
+        std::fs::write(&prices, simulator.price_sheet_csv()).map_err(AppError::Simulator)?;
+        args.pricing.pricing_file = Some(prices);
+    }
     args.partner_center.partnercenter_url = Some(simulator.base_url().to_string());
     args.auth.auth_token_url = Some(simulator.token_url_template(false));
     args.auth.auth_tenant_id = Some(simulator.partner_tenant_id());
@@ -202,6 +207,13 @@ where
 /// The `simulate` subcommand: serve the simulated Partner Center until SIGINT/SIGTERM, after
 /// logging the (fake) credentials it accepts.
 pub async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
+    if let Some(path) = &args.write_price_sheet {
+        let sheet = crate::simulator::price_sheet(chrono::Utc::now());
+        std::fs::write(path, sheet)
+            .with_context(|| format!("cannot write the price sheet to {}", path.display()))?;
+        tracing::info!(file = %path.display(), "wrote the simulated price sheet (use it with --pricing.file)");
+        return Ok(());
+    }
     let addr = crate::config::parse_listen_address(&args.listen_address)
         .map_err(|e| anyhow::anyhow!("--listen-address: {e}"))?;
     let listener = tokio::net::TcpListener::bind(addr)

@@ -385,7 +385,34 @@ fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
     headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
+/// An answer the caller expects from some customers and sums up once per run: a refusal where
+/// the exporter's user may lack a GDAP role or a reseller relationship, a "not found" of a SKU
+/// look-up. Logged at debug, so that 10,000 customers do not make 10,000 warnings.
+fn is_expected_answer(err: &ClientError) -> bool {
+    let ClientError::Http { endpoint, status, .. } = err else {
+        return false;
+    };
+    match *status {
+        401 | 403 => matches!(
+            *endpoint,
+            endpoint::SUBSCRIPTIONS | endpoint::SUBSCRIBED_SKUS | endpoint::SUBSCRIPTION_PROVISIONING_STATUS
+        ),
+        404 => matches!(
+            *endpoint,
+            endpoint::CATALOG_SKU | endpoint::SUBSCRIPTION_PROVISIONING_STATUS
+        ),
+        _ => false,
+    }
+}
+
 fn log_failure(err: &ClientError, request_id: Uuid, correlation_id: Uuid, ms_cv: Option<&str>) {
+    if is_expected_answer(err) {
+        tracing::debug!(
+            error = %err, ms_request_id = %request_id, ms_correlation_id = %correlation_id, ms_cv,
+            "Partner Center refused the request"
+        );
+        return;
+    }
     tracing::warn!(
         error = %err, ms_request_id = %request_id, ms_correlation_id = %correlation_id, ms_cv,
         "Partner Center request failed"

@@ -116,6 +116,13 @@ pub struct SimulateArgs {
         default_value = "relative"
     )]
     pub next_link: NextLinkStyle,
+    /// Write a price sheet matching the simulated offers (Partner Center's new-commerce CSV layout, for --pricing.file) to FILE and exit.
+    #[arg(
+        long = "write-price-sheet",
+        env = "PARTNERCENTER_SIMULATOR_WRITE_PRICE_SHEET",
+        value_name = "FILE"
+    )]
+    pub write_price_sheet: Option<std::path::PathBuf>,
 }
 
 impl Default for SimulateArgs {
@@ -142,6 +149,7 @@ impl Default for SimulateArgs {
             usage_field_spelling: UsageSpelling::LicenseActive,
             percent_scale: PercentScale::Percent,
             next_link: NextLinkStyle::Relative,
+            write_price_sheet: None,
         }
     }
 }

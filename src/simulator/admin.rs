@@ -2,7 +2,11 @@
 //! tool and listens on loopback by default):
 //!
 //! - `GET /admin/state` — the current truth: customers with their products and figures, the
-//!   under-used customers, the knobs and the request counters.
+//!   under-used customers, the subscriptions by kind, the customers without GDAP, the
+//!   subscriptions the renewal and refund-window alerts should fire for, the knobs and the
+//!   request counters.
+//! - `GET /admin/subscriptions` — every subscription and tenant licence count as the exporter
+//!   should read them, with the unused licences it should attribute.
 //! - `POST /admin/customers` — body `{"count": n}` (default 1) or `{"name": "…"}`; answers 201 with
 //!   the added customers.
 //! - `DELETE /admin/customers/{id}` — 204, or 404 when there is no such customer.
@@ -31,6 +35,7 @@ use super::state::{Endpoint, KnobValues, Sim};
 pub fn router(sim: Arc<Sim>) -> Router<Arc<Sim>> {
     Router::new()
         .route("/admin/state", get(state))
+        .route("/admin/subscriptions", get(subscriptions))
         .route("/admin/customers", post(add_customers))
         .route("/admin/customers/{id}", delete(remove_customer))
         .route("/admin/knobs", get(knobs).put(set_knobs))
@@ -108,6 +113,20 @@ async fn state(State(sim): State<Arc<Sim>>) -> Response {
         .iter()
         .map(|&e| (e.name().to_owned(), json!(sim.counters.get(e))))
         .collect();
+    let now = sim.clock.now().into();
+    let alerts = view.expected_alerts(now);
+    let subs = view.model_subscriptions();
+    let count = |f: &dyn Fn(&crate::model::SubscriptionRow) -> bool| subs.iter().filter(|s| f(s)).count();
+    let subscription_counts = json!({
+        "total": subs.len(),
+        "nce": count(&|s| s.commerce == crate::model::Commerce::Nce),
+        "legacy": count(&|s| s.commerce == crate::model::Commerce::Legacy),
+        "trials": count(&|s| s.is_trial),
+        "suspended": count(&|s| s.status.label() == "suspended"),
+        "expired": count(&|s| s.status.label() == "expired"),
+        "autoRenewOff": count(&|s| !s.auto_renew),
+        "scheduled": count(&|s| s.scheduled_next_term.is_some()),
+    });
     axum::Json(json!({
         "partnerTenantId": sim.config.tenant_id,
         "generation": view.key.generation,
@@ -115,10 +134,67 @@ async fn state(State(sim): State<Arc<Sim>>) -> Response {
         "customers": customers,
         "underusedCustomers": underused,
         "soldButUndeployed": view.sold_but_undeployed(),
+        "subscriptionCounts": subscription_counts,
+        "noGdapCustomers": view.no_gdap_customers(),
+        "expectedAlerts": {
+            "PartnerCenterUnusedLicensesRenewingSoon": alerts.renewing_soon,
+            "PartnerCenterSeatReductionWindowClosing": alerts.window_closing,
+        },
         "knobs": sim.knobs.values(),
         "requests": requests,
     }))
     .into_response()
+}
+
+async fn subscriptions(State(sim): State<Arc<Sim>>) -> Response {
+    let now: chrono::DateTime<chrono::Utc> = sim.clock.now().into();
+    let view = sim.data.view(sim.clock.now());
+    let unused: std::collections::HashMap<String, f64> = view
+        .expected_unused(now)
+        .into_iter()
+        .map(|u| (u.subscription_id, u.unused))
+        .collect();
+    let gdap: std::collections::HashSet<String> = view.no_gdap_customers().into_iter().collect();
+    let ts = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339());
+    let subscriptions: Vec<Value> = view
+        .model_subscriptions()
+        .iter()
+        .map(|s| {
+            json!({
+                "customerId": s.customer_tenant_id,
+                "subscriptionId": s.subscription_id,
+                "offerId": s.offer_id,
+                "offerName": s.offer_name,
+                "skuId": s.sku_id,
+                "commerce": s.commerce.label(),
+                "status": s.status.label(),
+                "isTrial": s.is_trial,
+                "quantity": s.quantity,
+                "autoRenew": s.auto_renew,
+                "termDuration": s.term.as_ref().map(|t| t.text.clone()),
+                "billingCycle": s.billing_cycle.as_ref().map(|b| b.label().to_owned()),
+                "termEnd": ts(s.term_end),
+                "cancellationAllowedUntil": ts(s.cancellation_allowed_until),
+                "scheduledQuantity": s.scheduled_next_term.as_ref().and_then(|n| n.quantity),
+                "unused": unused.get(&s.subscription_id),
+                "gdap": !gdap.contains(&s.customer_tenant_id),
+            })
+        })
+        .collect();
+    let skus: Vec<Value> = view
+        .model_subscribed_skus()
+        .rows
+        .iter()
+        .map(|k| {
+            json!({
+                "customerId": k.customer_tenant_id, "skuId": k.sku_id, "skuPartNumber": k.sku_part_number,
+                "total": k.total_units, "consumed": k.consumed_units, "active": k.active_units,
+                "available": k.available_units, "suspended": k.suspended_units, "warning": k.warning_units,
+            })
+        })
+        .collect();
+    axum::Json(json!({"now": now.to_rfc3339(), "subscriptions": subscriptions, "subscribedSkus": skus}))
+        .into_response()
 }
 
 #[derive(Debug, Default, Deserialize)]

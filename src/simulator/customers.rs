@@ -6,6 +6,8 @@
 //! partner has both, and every fifth customer has a name that is hard to escape.
 
 use super::catalog::{self, Kind, Product, Workload};
+use super::offers;
+use super::plans::{self, Bought, CustomerPlan, PLACEMENTS, Role};
 use super::rng::{self, Rng};
 use crate::model;
 
@@ -56,7 +58,10 @@ pub struct Customer {
     pub name: String,
     pub domain: String,
     pub profile: Profile,
+    /// The products bought (named after the analytics' "subscriptions" of a product).
     pub subscriptions: Vec<Subscription>,
+    /// The commercial side: subscriptions as Partner Center's commerce API lists them.
+    pub plan: CustomerPlan,
 }
 
 impl Customer {
@@ -77,6 +82,15 @@ impl Customer {
             },
         };
         let subscriptions = portfolio(&mut rng, profile);
+        let bought: Vec<Bought> = subscriptions
+            .iter()
+            .map(|s| Bought {
+                product: s.product,
+                sold: s.sold,
+                deployed: s.deployed,
+            })
+            .collect();
+        let plan = plans::plan(seed, ordinal, &bought);
         Self {
             ordinal,
             id_upper: id.to_uppercase(),
@@ -85,6 +99,7 @@ impl Customer {
             domain,
             profile,
             subscriptions,
+            plan,
         }
     }
 
@@ -96,6 +111,40 @@ impl Customer {
             company_name: self.name.clone(),
             domain: self.domain.clone(),
         }
+    }
+}
+
+/// Apply [`PLACEMENTS`] to the first customers (see `plans`), so that every alert case exists.
+pub fn force_placements(customers: &mut [Customer]) {
+    let mut used = std::collections::HashSet::new();
+    for placement in &PLACEMENTS {
+        let found = customers.iter_mut().take(64).find_map(|c| {
+            if !c.plan.gdap || used.contains(&c.ordinal) {
+                return None;
+            }
+            let product = c.subscriptions.iter().position(|s| {
+                s.sold.saturating_sub(s.deployed) >= placement.min_unassigned
+                    && (!placement.monthly || offers::of(s.product).monthly_term)
+            })?;
+            Some((c, product))
+        });
+        let Some((customer, product)) = found else {
+            continue;
+        };
+        used.insert(customer.ordinal);
+        let plan = &mut customer.plan;
+        plan.subs
+            .retain(|s| !(s.product == product && s.role == Role::Flex));
+        if let Some(sub) = plan
+            .subs
+            .iter_mut()
+            .find(|s| s.product == product && s.role == Role::Main)
+        {
+            (placement.place)(sub);
+        }
+    }
+    if let Some(c) = customers.iter_mut().find(|c| c.ordinal == 4) {
+        plans::place_without_gdap(&mut c.plan);
     }
 }
 

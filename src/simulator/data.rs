@@ -16,8 +16,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::catalog::Workload;
-use super::customers::{Customer, Subscription};
+use super::customers::{self, Customer, Subscription};
 use super::json::Rendered;
+use super::licences::{self, Licences};
 use super::lock::{lock, read, write};
 use super::records::{CustomerSet, DeploymentRec, PartnerDeployment, PartnerUsage, UsageRec};
 use super::render::{self, Style};
@@ -33,6 +34,8 @@ pub struct ViewKey {
     pub generation: u64,
     pub drift_step: u64,
     pub processed: NaiveDate,
+    /// The UTC day of the simulator's clock: subscriptions renew or expire as it passes.
+    pub today: NaiveDate,
 }
 
 /// Every row at one moment. Immutable; endpoints share it through an `Arc`.
@@ -48,13 +51,15 @@ pub struct View {
     pub ranges: Vec<(Range<usize>, Range<usize>)>,
     pub partner_deployment: Vec<PartnerDeployment>,
     pub partner_usage: Vec<PartnerUsage>,
+    /// Subscriptions and tenant licence counts, agreeing with the deployment rows.
+    pub licences: Licences,
     usage_json: OnceLock<Rendered>,
     deployment_json: OnceLock<Rendered>,
     customers_json: OnceLock<Rendered>,
 }
 
 impl View {
-    fn build(key: ViewKey, style: Style, set: Arc<CustomerSet>, seed: u64) -> Self {
+    fn build(key: ViewKey, style: Style, set: Arc<CustomerSet>, seed: u64, anchor: NaiveDate) -> Self {
         let mut usage = Vec::new();
         let mut deployment = Vec::new();
         let mut ranges = Vec::with_capacity(set.customers.len());
@@ -94,6 +99,8 @@ impl View {
             }
             ranges.push((u0..usage.len(), d0..deployment.len()));
         }
+        let dep_ranges: Vec<Range<usize>> = ranges.iter().map(|(_, d)| d.clone()).collect();
+        let licences = licences::build(&set, &deployment, &dep_ranges, seed, anchor, key.today);
         let mut view = Self {
             key,
             style,
@@ -101,6 +108,7 @@ impl View {
             usage,
             deployment,
             ranges,
+            licences,
             partner_deployment: Vec::new(),
             partner_usage: Vec::new(),
             usage_json: OnceLock::new(),
@@ -211,10 +219,17 @@ pub struct DataConfig {
     pub style: Style,
 }
 
+/// The UTC day of `now`.
+fn day_of(now: SystemTime) -> NaiveDate {
+    DateTime::<Utc>::from(now).date_naive()
+}
+
 /// The mutable customer set and the cached [`View`].
 #[derive(Debug)]
 pub struct DataStore {
     config: DataConfig,
+    /// The UTC day the data was created: subscription dates count from it.
+    anchor: NaiveDate,
     /// Replaced as a whole on every change; readers keep the `Arc` they took.
     set: RwLock<Arc<CustomerSet>>,
     /// Serialises changes so ordinals and generations stay unique.
@@ -227,10 +242,13 @@ pub struct DataStore {
 impl DataStore {
     /// Generate the initial customers.
     pub fn new(config: DataConfig) -> Self {
-        let customers = (0..config.customers as u64)
-            .map(|n| Arc::new(Customer::generate(config.seed, n, None)))
+        let mut customers: Vec<Customer> = (0..config.customers as u64)
+            .map(|n| Customer::generate(config.seed, n, None))
             .collect();
+        customers::force_placements(&mut customers);
+        let customers = customers.into_iter().map(Arc::new).collect();
         Self {
+            anchor: day_of(SystemTime::now()),
             set: RwLock::new(Arc::new(CustomerSet::new(0, customers))),
             change: Mutex::new(config.customers as u64),
             view: RwLock::new(None),
@@ -260,7 +278,13 @@ impl DataStore {
             generation: set.generation,
             ..key
         };
-        let view = Arc::new(View::build(key, self.config.style, set, self.config.seed));
+        let view = Arc::new(View::build(
+            key,
+            self.config.style,
+            set,
+            self.config.seed,
+            self.anchor,
+        ));
         *write(&self.view) = Some(view.clone());
         view
     }
@@ -276,6 +300,7 @@ impl DataStore {
             generation: read(&self.set).generation,
             drift_step,
             processed,
+            today: day_of(now),
         }
     }
 

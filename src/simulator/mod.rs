@@ -5,7 +5,10 @@
 //! `lock` and `filter`): `catalog`, `rng` and `customers` generate the customers; `records` are
 //! the rows as plain figures; `render` writes them as Partner Center JSON with the `json` writer;
 //! `data` computes and caches every row at a moment (`data::View`); `truth` reads a view back as
-//! the ground truth. `tokens` keeps the issued tokens, `state` what the handlers share, built by
+//! the ground truth. The commercial side: `offers` (catalog ids, part numbers, prices), `plans`
+//! (each customer's subscriptions, drawn apart from its licence figures), `licences` (the
+//! subscriptions and tenant licence counts of a view), `licence_truth` (their ground truth and
+//! the expected alerts), `licence_api` (the endpoints) and `price_sheet` (a matching price file). `tokens` keeps the issued tokens, `state` what the handlers share, built by
 //! `settings` from the flags by group; `reply` has what every Partner Center handler shares;
 //! `signin` is the sign-in service, `commercial` the commercial endpoints, `admin` the test hooks,
 //! and `routes` mounts them behind the request layer, beside `/v1/customers` and the legacy
@@ -21,7 +24,13 @@ mod customers;
 mod data;
 mod filter;
 mod json;
+mod licence_api;
+mod licence_truth;
+mod licences;
 mod lock;
+mod offers;
+mod plans;
+mod price_sheet;
 mod records;
 mod render;
 mod reply;
@@ -44,10 +53,19 @@ use tokio_util::sync::CancellationToken;
 use crate::model;
 
 pub use data::DataConfig;
+pub use licence_truth::{
+    ExpectedAlerts, LEAD_DAYS_ANNUAL, LEAD_DAYS_MONTHLY, RENEWAL_UNUSED_MIN, WINDOW_HOURS, WINDOW_UNUSED_MIN,
+};
 pub use render::{PercentScale, Style, UsageSpelling};
 pub use settings::{Paging, Settings, SignIn};
 pub use state::{KnobValues, NextLinkStyle};
 pub use truth::{UNDERUSED_MIN_QUALIFIED, UNDERUSED_RATIO};
+
+/// A price sheet (CSV, Partner Center's new-commerce layout) matching the simulated offers, in
+/// force at `now`: what `simulate --write-price-sheet` writes and `--demo` loads.
+pub fn price_sheet(now: chrono::DateTime<chrono::Utc>) -> String {
+    price_sheet::csv(now)
+}
 
 fn invalid(message: String) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidInput, message)
@@ -189,6 +207,43 @@ impl RunningSimulator {
     /// `(tenant id, product id)` of products sold and never deployed.
     pub fn sold_but_undeployed(&self) -> Vec<(String, String)> {
         self.view().sold_but_undeployed()
+    }
+
+    /// The simulator's clock, now.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.sim.clock.now().into()
+    }
+
+    /// Every subscription the subscriptions endpoint serves now, as the exporter should read it
+    /// (with the Entra SKU id it can resolve: none for legacy subscriptions of customers without
+    /// GDAP).
+    pub fn expected_subscriptions(&self) -> Vec<model::SubscriptionRow> {
+        self.view().model_subscriptions()
+    }
+
+    /// What the subscribed-SKUs endpoint serves now, and which customers refuse it.
+    pub fn expected_subscribed_skus(&self) -> model::SubscribedSkus {
+        self.view().model_subscribed_skus()
+    }
+
+    /// The unused licences the exporter should attribute now.
+    pub fn expected_unused(&self) -> Vec<model::UnusedRow> {
+        self.view().expected_unused(self.now())
+    }
+
+    /// Tenant ids of the customers without a GDAP role (403 on their licence counts).
+    pub fn no_gdap_customers(&self) -> Vec<String> {
+        self.view().no_gdap_customers()
+    }
+
+    /// The subscriptions the renewal and refund-window alerts should fire for now.
+    pub fn expected_alerts(&self) -> ExpectedAlerts {
+        self.view().expected_alerts(self.now())
+    }
+
+    /// A price sheet (CSV, Partner Center's new-commerce layout) matching the offers.
+    pub fn price_sheet_csv(&self) -> String {
+        price_sheet::csv(self.now())
     }
 
     /// The knobs as they are now.

@@ -1,8 +1,8 @@
 //! The HTTP surface: the router, the layer every Partner Center request goes through (counting,
 //! latency, bearer check, rate limit, random failures, response headers, BOM), and the handlers
 //! of `/v1/customers` and the four legacy license analytics endpoints. The router mounts the
-//! commercial endpoints of `commercial`, the sign-in endpoints of `signin` and the test hooks of
-//! `admin`; the error shapes all Partner Center handlers share are in `reply`.
+//! commercial endpoints of `commercial`, the subscription endpoints of `licence_api`, the sign-in
+//! endpoints of `signin` and the test hooks of `admin`; the error shapes all Partner Center handlers share are in `reply`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -19,6 +19,7 @@ use rand::Rng as _;
 
 use super::admin;
 use super::commercial;
+use super::licence_api;
 use super::render;
 use super::reply::{ApiError, ok_json, query_params, require_user};
 use super::rng;
@@ -41,7 +42,20 @@ pub fn router(sim: Arc<Sim>) -> Router {
             get(customer_deployment),
         )
         .route("/v1/analytics/licenses/usage", get(partner_usage))
-        .route("/v1/analytics/licenses/deployment", get(partner_deployment));
+        .route("/v1/analytics/licenses/deployment", get(partner_deployment))
+        .route(
+            "/v1/customers/{id}/subscriptions",
+            get(licence_api::subscriptions),
+        )
+        .route(
+            "/v1/customers/{id}/subscribedskus",
+            get(licence_api::subscribed_skus),
+        )
+        .route(
+            "/v1/customers/{id}/subscriptions/{subscription}/provisioningstatus",
+            get(licence_api::provisioning_status),
+        )
+        .route("/v1/products/{product}/skus/{sku}", get(licence_api::catalog_sku));
     // The docs' syntax tables say `/v1/analytics/commercial/…/license/`, their examples
     // `/partner/v1/analytics/commercial/…/license`: answer all four spellings.
     for prefix in ["/partner/v1", "/v1"] {

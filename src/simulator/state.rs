@@ -197,13 +197,17 @@ pub enum Endpoint {
     PartnerDeployment,
     CommercialUsage,
     CommercialDeployment,
+    Subscriptions,
+    SubscribedSkus,
+    CatalogSku,
+    ProvisioningStatus,
     Admin,
     Other,
 }
 
 impl Endpoint {
     /// Every endpoint, in counter order.
-    pub const ALL: [Endpoint; 10] = [
+    pub const ALL: [Endpoint; 14] = [
         Endpoint::Token,
         Endpoint::Customers,
         Endpoint::CustomerUsage,
@@ -212,6 +216,10 @@ impl Endpoint {
         Endpoint::PartnerDeployment,
         Endpoint::CommercialUsage,
         Endpoint::CommercialDeployment,
+        Endpoint::Subscriptions,
+        Endpoint::SubscribedSkus,
+        Endpoint::CatalogSku,
+        Endpoint::ProvisioningStatus,
         Endpoint::Admin,
         Endpoint::Other,
     ];
@@ -227,6 +235,10 @@ impl Endpoint {
             Endpoint::PartnerDeployment => "partner_deployment",
             Endpoint::CommercialUsage => "commercial_usage",
             Endpoint::CommercialDeployment => "commercial_deployment",
+            Endpoint::Subscriptions => "subscriptions",
+            Endpoint::SubscribedSkus => "subscribed_skus",
+            Endpoint::CatalogSku => "catalog_sku",
+            Endpoint::ProvisioningStatus => "subscription_provisioning_status",
             Endpoint::Admin => "admin",
             Endpoint::Other => "other",
         }
@@ -241,6 +253,14 @@ impl Endpoint {
             Endpoint::Admin
         } else if path == "/v1/customers" {
             Endpoint::Customers
+        } else if path.starts_with("/v1/customers/") && path.ends_with("/provisioningstatus") {
+            Endpoint::ProvisioningStatus
+        } else if path.starts_with("/v1/customers/") && path.ends_with("/subscriptions") {
+            Endpoint::Subscriptions
+        } else if path.starts_with("/v1/customers/") && path.ends_with("/subscribedskus") {
+            Endpoint::SubscribedSkus
+        } else if path.starts_with("/v1/products/") && path.contains("/skus/") {
+            Endpoint::CatalogSku
         } else if path.starts_with("/v1/customers/") && path.ends_with("/analytics/licenses/usage") {
             Endpoint::CustomerUsage
         } else if path.starts_with("/v1/customers/") && path.ends_with("/analytics/licenses/deployment") {
@@ -336,6 +356,22 @@ mod tests {
             Endpoint::CustomerUsage
         );
         assert_eq!(Endpoint::of_path("/t/oauth2/v2.0/token"), Endpoint::Token);
+        assert_eq!(
+            Endpoint::of_path("/v1/customers/c/subscriptions"),
+            Endpoint::Subscriptions
+        );
+        assert_eq!(
+            Endpoint::of_path("/v1/customers/c/subscriptions/s/provisioningstatus"),
+            Endpoint::ProvisioningStatus
+        );
+        assert_eq!(
+            Endpoint::of_path("/v1/customers/c/subscribedskus"),
+            Endpoint::SubscribedSkus
+        );
+        assert_eq!(
+            Endpoint::of_path("/v1/products/P/skus/0001"),
+            Endpoint::CatalogSku
+        );
         assert_eq!(Endpoint::of_path("/nope"), Endpoint::Other);
     }
 
