@@ -2,78 +2,12 @@
 //! collector's values checked against the simulator's own figures, paging through several pages of
 //! every kind, token rotation, throttling, expired refresh tokens, and customers that come and go.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use partnercenter_exporter::app;
-use partnercenter_exporter::config::Config;
-use partnercenter_exporter::config::SimulateArgs;
 use partnercenter_exporter::simulator::RunningSimulator;
 
 use crate::support::*;
-
-/// The simulator, the files holding its fake credentials, and the initial refresh token.
-struct Stack {
-    sim: RunningSimulator,
-    _dir: tempfile::TempDir,
-    refresh_file: PathBuf,
-    secret_file: PathBuf,
-    initial_refresh_token: String,
-}
-
-impl Stack {
-    async fn start(customers: usize, page_size_cap: usize) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("loopback port");
-        let args = SimulateArgs {
-            customers,
-            page_size_cap,
-            ..SimulateArgs::default()
-        };
-        let sim = RunningSimulator::start(args, listener)
-            .await
-            .expect("simulator starts");
-        let dir = tempfile::tempdir().expect("temp dir");
-        let (_, secret) = sim.client_credentials();
-        let secret_file = dir.path().join("secret");
-        let refresh_file = dir.path().join("refresh");
-        let initial_refresh_token = sim.issue_refresh_token();
-        std::fs::write(&secret_file, secret).expect("write secret");
-        std::fs::write(&refresh_file, &initial_refresh_token).expect("write refresh token");
-        Self {
-            sim,
-            _dir: dir,
-            refresh_file,
-            secret_file,
-            initial_refresh_token,
-        }
-    }
-
-    fn config(&self, extra: &[&str]) -> Config {
-        let (client_id, _) = self.sim.client_credentials();
-        let mut args = vec![
-            "partnercenter-exporter".to_owned(),
-            "--web.listen-address=127.0.0.1:0".to_owned(),
-            format!("--partnercenter.url={}", self.sim.base_url()),
-            format!("--auth.token-url={}", self.sim.token_url_template(false)),
-            format!("--auth.tenant-id={}", self.sim.partner_tenant_id()),
-            format!("--auth.client-id={client_id}"),
-            format!("--auth.client-secret-file={}", self.secret_file.display()),
-            format!("--auth.refresh-token-file={}", self.refresh_file.display()),
-            "--partnercenter.max-backoff=50ms".to_owned(),
-            "--partnercenter.customers-page-size=4".to_owned(),
-            // The client's own limit (450/min by default) would pace these tests to seconds.
-            "--partnercenter.requests-per-minute=60000".to_owned(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        app::config_from_args(args).expect("valid configuration")
-    }
-
-    fn stored_refresh_token(&self) -> String {
-        std::fs::read_to_string(&self.refresh_file).expect("refresh token file")
-    }
-}
 
 fn fmt(v: f64) -> String {
     format!("{v}")

@@ -3,5 +3,7 @@
 mod client;
 mod end_to_end;
 mod exporter;
+mod renewals;
 mod simulator;
+mod subscriptions;
 mod support;
