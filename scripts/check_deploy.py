@@ -200,7 +200,7 @@ def check_grafana():
     records = {r["record"] for g in yaml.safe_load((PROM / "rules.yml").read_text())["groups"]
                for r in g["rules"] if "record" in r}
     files = sorted((GRAFANA / "dashboards").glob("*.json"))
-    R.check(len(files) == 4, "four dashboards", ", ".join(f.name for f in files))
+    R.check(len(files) == 5, "five dashboards", ", ".join(f.name for f in files))
     uids = set()
     for path in files:
         name = path.name
@@ -216,9 +216,12 @@ def check_grafana():
         R.check(variables.get("datasource", {}).get("type") == "datasource"
                 and variables["datasource"].get("query") == "prometheus",
                 f"{name}: has the ${{datasource}} variable of type prometheus")
-        if d["uid"] != "partnercenter-exporter-health":
-            R.check({"customer", "product", "channel"} <= set(variables),
-                    f"{name}: template variables customer, product and channel", ", ".join(variables))
+        wanted = {
+            "partnercenter-exporter-health": set(),
+            "partnercenter-renewals": {"customer"},
+        }.get(d["uid"], {"customer", "product", "channel"})
+        R.check(wanted <= set(variables),
+                f"{name}: template variables {', '.join(sorted(wanted)) or '(none needed)'}", ", ".join(variables))
         # Every data source reference is the variable (the built-in annotation source aside).
         bad = []
 
@@ -239,7 +242,7 @@ def check_grafana():
         R.check(not bad, f"{name}: every query uses ${{datasource}}, no data source UID is hard-coded",
                 fail_detail="\n".join(bad[:5]))
         exprs = [t["expr"] for p in d["panels"] for t in p.get("targets", []) if "expr" in t]
-        used = set(re.findall(r"\b[a-z]+:partnercenter_[a-z_]+:[a-z]+\b", "\n".join(exprs)))
+        used = set(re.findall(r"\b[a-z_]+:partnercenter_[a-z_]+:[a-z]+\b", "\n".join(exprs)))
         R.check(used <= records, f"{name}: every recording rule it uses exists in rules.yml",
                 f"{len(used)} used", f"unknown: {sorted(used - records)}")
         if d["uid"] != "partnercenter-exporter-health":

@@ -8,8 +8,12 @@
 #      where a short run needs it (2s scrape and evaluation intervals, every `for:` set to 10s, the
 #      target pointed at the exporter, no Alertmanager) - see scripts/e2e_checks.py `config`;
 #   3. assert through the Prometheus HTTP API that (a) the target is up, (b) every recording rule
-#      and every query of every dashboard panel returns data, and (c) the low-utilization alert is
-#      pending or firing for exactly the customers that are under-used in the exporter's /metrics.
+#      and every query of every dashboard panel returns data, (c) the low-utilization alert is
+#      pending or firing for exactly the customers that are under-used in the exporter's /metrics,
+#      and (d) the renewal and refund-window alerts are pending or firing for exactly the
+#      subscriptions the exporter's /metrics put in their windows (and, in simulate mode, exactly
+#      those the simulator placed there). In simulate mode the exporter loads the simulator's
+#      price sheet (`simulate --write-price-sheet`), so the money panels have data.
 #
 # Usage: scripts/e2e.sh [path/to/partnercenter-exporter]
 #   default binary: $PARTNERCENTER_EXPORTER_BIN, else target/debug/partnercenter-exporter
@@ -95,7 +99,10 @@ EOF
 
 exporter_port="$(free_port)"
 prometheus_port="$(free_port)"
-exporter_flags=(--web.listen-address "127.0.0.1:$exporter_port" --collector.interval 5s --log.level info)
+# The simulator has no rate limit of its own here: a faster client limit keeps a run of the
+# per-customer collectors (two requests per customer) to seconds.
+exporter_flags=(--web.listen-address "127.0.0.1:$exporter_port" --collector.interval 5s --log.level info
+  --partnercenter.requests-per-minute 6000 --partnercenter.subscriptions.requests-per-minute 6000)
 state_url=""
 extra_checks=()
 
@@ -128,8 +135,10 @@ case "$mode" in
     sim="http://127.0.0.1:$simulator_port"
     wait_http "$sim/admin/state" 30 || fail_setup "the simulator did not start (see simulator.log)"
     state_url="$sim/admin/state"
+    "$bin" simulate --write-price-sheet "$work/price-sheet.csv" >"$work/price-sheet.log" 2>&1 \
+      || fail_setup "simulate --write-price-sheet failed (see price-sheet.log)"
     echo "e2e: starting $bin on 127.0.0.1:$exporter_port against $sim"
-    "$bin" "${exporter_flags[@]}" --partnercenter.url "$sim" --auth.token-url "$sim/{tenant}/oauth2/token" \
+    "$bin" "${exporter_flags[@]}" --pricing.file "$work/price-sheet.csv" --partnercenter.url "$sim" --auth.token-url "$sim/{tenant}/oauth2/token" \
       --auth.tenant-id "$tenant" --auth.client-id "$client" \
       --auth.client-secret-file "$work/client-secret" --auth.refresh-token-file "$work/refresh-token" \
       >"$work/exporter.log" 2>&1 &

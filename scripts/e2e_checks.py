@@ -25,6 +25,8 @@ SHIPPED_RULES = ROOT / "deploy" / "prometheus" / "rules.yml"
 DASHBOARDS = ROOT / "grafana" / "dashboards"
 JOB = "partnercenter-exporter"
 LOW_UTIL_ALERT = "PartnerCenterLicenseUtilizationLow"
+RENEWAL_ALERT = "PartnerCenterUnusedLicensesRenewingSoon"
+WINDOW_ALERT = "PartnerCenterSeatReductionWindowClosing"
 
 # Alerts that must stay quiet while the exporter runs against a healthy (simulated) Partner Center.
 HEALTH_ALERTS = [
@@ -42,8 +44,7 @@ HEALTH_ALERTS = [
 MAY_BE_EMPTY = {
     # Retries only exist once a request was retried; a healthy simulator may never cause one.
     ("partnercenter-exporter-health", "Retries by reason"): "no request was retried",
-    # The per-customer fan-out collectors are off by default.
-    ("partnercenter-exporter-health", "Customers that failed in the last run"): "fan-out collectors are off by default",
+
 }
 
 # Grafana's built-in interval variables, replaced by what Grafana would send for a short range.
@@ -227,6 +228,96 @@ def expected_underused(metrics_text, ratio_max, qualified_min):
     return under, per_customer
 
 
+def subscription_thresholds():
+    """The numbers of the two subscription alerts and the lead-time table, read from rules.yml."""
+    text = SHIPPED_RULES.read_text()
+
+    def block(name):
+        b = text[text.index(f"alert: {name}"):]
+        return b[: b.index("for:")]
+
+    def number(pattern, where):
+        m = re.search(pattern, where)
+        if not m:
+            raise RuntimeError(f"cannot read {pattern!r} from {SHIPPED_RULES}")
+        return float(m.group(1))
+
+    renewal_min = number(r"partnercenter_subscription_unused_licenses\s*>=\s*([0-9.]+)", block(RENEWAL_ALERT))
+    window = block(WINDOW_ALERT)
+    window_min = number(r"partnercenter_subscription_unused_licenses\s*>=\s*([0-9.]+)", window)
+    window_seconds = number(r"<\s*([0-9.]+)\s*\*\s*3600", window) * 3600
+    leads = {m.group(2): float(m.group(1)) * 86400
+             for m in re.finditer(r'label_replace\(vector\(([0-9.]+) \* 86400\), "term_duration", "(P\w+)"', text)}
+    if "P1Y" not in leads:
+        raise RuntimeError(f"cannot read the lead-time table from {SHIPPED_RULES}")
+    return renewal_min, leads, window_min, window_seconds
+
+
+def expected_subscription_alerts(metrics_text, now):
+    """Subscriptions each alert must select at `now`, computed like the rules from the exposition."""
+    renewal_min, leads, window_min, window_seconds = subscription_thresholds()
+    subs = {}
+    for name, labels, value in parse_exposition(metrics_text):
+        if not name.startswith("partnercenter_subscription_"):
+            continue
+        s = subs.setdefault(labels.get("subscription_id", ""), {})
+        s[name[len("partnercenter_subscription_"):]] = value
+        if name == "partnercenter_subscription_info":
+            s["term"] = labels.get("term_duration", "")
+    renewing, closing = set(), set()
+    for sid, s in subs.items():
+        unused = s.get("unused_licenses")
+        if unused is None:
+            continue
+        end, until = s.get("term_end_timestamp_seconds"), s.get("cancellation_allowed_until_timestamp_seconds")
+        scheduled, licenses = s.get("scheduled_next_term_licenses"), s.get("licenses")
+        reduced = scheduled is not None and licenses is not None and scheduled < licenses
+        lead = leads.get(s.get("term", ""), leads["P1Y"])
+        if unused >= renewal_min and s.get("auto_renew") == 1 and end is not None and 0 < end - now < lead \
+                and not reduced:
+            renewing.add(sid)
+        if unused >= window_min and until is not None and 0 < until - now < window_seconds:
+            closing.add(sid)
+    return {RENEWAL_ALERT: renewing, WINDOW_ALERT: closing}
+
+
+def check_subscription_alerts(prom, exporter, state_url, timeout, report):
+    """(d) the two subscription alerts select exactly the subscriptions in their windows."""
+    def alerting(name):
+        result = prom.query(f'ALERTS{{alertname="{name}", alertstate=~"pending|firing"}}')
+        return {s["metric"].get("subscription_id", ""): s["metric"].get("alertstate") for s in result}
+
+    def expected():
+        return expected_subscription_alerts(http_get(f"{exporter}/metrics")[1], time.time())
+
+    truth = None
+    if state_url:
+        try:
+            state = json.loads(http_get(state_url)[1])
+            truth = {k: set(v) for k, v in state["expectedAlerts"].items()}
+        except Exception as e:  # noqa: BLE001
+            report.fail("(d) the simulator's /admin/state lists the subscriptions it placed in the alert windows",
+                        f"{state_url}: {e}")
+    for name in (RENEWAL_ALERT, WINDOW_ALERT):
+        want = expected()[name]
+        report.check(bool(want), f"(d) the exporter's /metrics put subscriptions in the window of {name}",
+                     f"{len(want)} subscriptions", "none: the alert check would prove nothing")
+        got = wait_for(lambda: (lambda g: g if set(g) == expected()[name] else None)(alerting(name)), timeout) \
+            or alerting(name)
+        want = expected()[name]
+        report.check(set(got) == want and bool(want), f"(d) {name} is pending or firing for exactly those subscriptions",
+                     f"{len(got)} subscriptions, state {'/'.join(sorted(set(got.values())))}",
+                     f"missing: {sorted(want - set(got)) or 'none'}\n     unexpected: {sorted(set(got) - want) or 'none'}")
+        if set(got) == want and want:
+            firing = wait_for(lambda: set(alerting(name).values()) == {"firing"}, timeout)
+            report.check(bool(firing), f"(d) {name} goes from pending to firing after its `for`")
+        if truth is not None:
+            placed = truth.get(name, set())
+            report.check(placed == set(got), f"(d) {name} fires for exactly the subscriptions the simulator placed",
+                         f"{len(placed)} subscriptions",
+                         f"simulator only: {sorted(placed - set(got)) or 'none'}\n     alert only: {sorted(set(got) - placed) or 'none'}")
+
+
 # --------------------------------------------------------------------------------------------------
 # Dashboards
 # --------------------------------------------------------------------------------------------------
@@ -304,7 +395,7 @@ def panels_of(dashboard):
 
 def check_dashboards(prom, report):
     files = sorted(DASHBOARDS.glob("*.json"))
-    report.check(len(files) >= 4, "dashboards: grafana/dashboards has the four dashboards", f"{len(files)} files")
+    report.check(len(files) >= 5, "dashboards: grafana/dashboards has the five dashboards", f"{len(files)} files")
     for path in files:
         dash = json.loads(path.read_text())
         uid = dash["uid"]
@@ -442,6 +533,9 @@ def cmd_check(args):
         report.check(bool(firing), f"(c) {LOW_UTIL_ALERT} goes from pending to firing after its `for`")
     if args.state_url:
         check_admin_state(args.state_url, expected, set(got), per_customer, report)
+
+    # (d) the renewal and refund-window alerts.
+    check_subscription_alerts(prom, exporter, args.state_url, args.timeout, report)
 
     # The exporter's health alerts stay quiet against a healthy Partner Center.
     for name in HEALTH_ALERTS:

@@ -4,7 +4,7 @@
     python3 scripts/gen-dashboards.py          rewrite grafana/dashboards/*.json
     python3 scripts/gen-dashboards.py --check  exit 1 if a committed dashboard differs (CI)
 
-Writing the dashboards as code keeps the four of them consistent: every query goes to the
+Writing the dashboards as code keeps the five of them consistent: every query goes to the
 `${datasource}` variable (no data source UID is hard-coded), panels use the recording rules of
 deploy/prometheus/rules.yml where one exists, and the template variables are the same everywhere.
 Only the Python standard library is used.
@@ -304,6 +304,22 @@ def row(title):
     return {"type": "row", "title": title, "collapsed": False, "panels": []}
 
 
+def with_mappings(panel, mappings):
+    """Show these values as text: {value: text}."""
+    panel["fieldConfig"]["defaults"]["mappings"] = [
+        {"type": "value", "options": {str(k): {"text": v, "index": i} for i, (k, v) in enumerate(mappings.items())}}
+    ]
+    return panel
+
+
+# Money: -1 when no price file is loaded (shown as text), else the sum (0 when nothing is wasted).
+NO_PRICES = "No prices loaded (start the exporter with --pricing.file)"
+
+
+def priced(expr):
+    return f"sum({expr}) or ((max(partnercenter_pricing_prices) > bool 0) - 1)"
+
+
 # --------------------------------------------------------------------------------------------------
 # Layout and dashboard
 # --------------------------------------------------------------------------------------------------
@@ -383,6 +399,9 @@ def dashboard(uid, title, description, variables, items, time_from="now-30d", re
     }
 
 
+# The customer's name joined in from the one place names live (partnercenter_customer_info).
+NAMED_CUSTOMER = " * on (customer_tenant_id) group_left (customer_name) partnercenter_customer_info"
+
 CUSTOMER_LINK = (
     "customer_name",
     "Open the customer's dashboard",
@@ -412,6 +431,12 @@ def utilization():
               th=thresholds(("green", None), ("orange", 1))), 4, 5),
         (stat("Customers", "count(customer:partnercenter_licenses_qualified:sum)",
               "Customers with usage data."), 4, 5),
+        (stat("Unassigned paid licenses", "partner:partnercenter_subscription_unused_licenses:sum or vector(0)",
+              "Licenses of the partner's subscriptions that nobody in the customers' tenants is assigned (subscriptions and subscribed-skus collectors; README \"Unused licenses\").",
+              th=thresholds(("orange", None))), 12, 5),
+        (with_mappings(stat("Money wasted per month", priced("partner:partnercenter_unused_licenses_cost_monthly:sum"),
+                            "What the unassigned paid licenses cost a month at the prices of --pricing.file.",
+                            th=thresholds(("orange", None)), decimals=2), {-1: NO_PRICES}), 12, 5),
         (timeseries("Active vs qualified licenses", [
             target("partner:partnercenter_licenses_qualified:sum", "qualified", "A"),
             target("partner:partnercenter_licenses_active:sum", "active", "B"),
@@ -441,8 +466,12 @@ def utilization():
             ("Unused", "customer:partnercenter_licenses_unused:sum" + on_least, "short", None),
             ("Active", "customer:partnercenter_licenses_active:sum" + on_least, "short", None),
             ("Qualified", "customer:partnercenter_licenses_qualified:sum" + on_least, "short", None),
+            ("Unassigned paid", "customer:partnercenter_subscription_unused_licenses:sum" + NAMED_CUSTOMER + on_least,
+             "short", None),
+            ("Wasted / month", "sum by (customer_tenant_id) (customer:partnercenter_unused_licenses_cost_monthly:sum)"
+             + NAMED_CUSTOMER + on_least, "short", None),
         ], ["customer_name", "customer_tenant_id"],
-            "Customers with the lowest utilization across all their products and workloads. Click a name for the customer's dashboard.",
+            "Customers with the lowest utilization across all their products and workloads, with their paid licenses nobody is assigned and what those cost a month. Click a name for the customer's dashboard.",
             sort_by=("Utilization", False), links=[CUSTOMER_LINK]), 14, 14),
         (timeseries("Utilization of the selected customers", [
             target(f"customer:partnercenter_license_utilization:ratio{{{F_CUSTOMER}}}", "{{customer_name}}"),
@@ -630,7 +659,7 @@ def health():
         ], unit="s"), 8, 8),
         (timeseries("Customers that failed in the last run", [
             target(f"partnercenter_collector_customer_errors{{{j}}}", "{{collector}}"),
-        ], "Per-customer fan-out collectors (customer-usage, customer-deployment): customers whose requests failed."), 12, 7),
+        ], "Per-customer fan-out collectors (subscriptions, subscribed-skus, customer-usage, customer-deployment): customers whose requests failed or were refused (for subscribed-skus: no GDAP role)."), 12, 7),
         (timeseries("Scrape duration", [
             target(f"scrape_duration_seconds{{{j}}}", "{{instance}}"),
         ], unit="s"), 12, 7),
@@ -667,12 +696,136 @@ def health():
         refresh="1m",
     )
 
+# --------------------------------------------------------------------------------------------------
+# 5. Renewals: seats paid for, seats used, and when it is too late
+# --------------------------------------------------------------------------------------------------
+def var_subscription_customer():
+    # Customers with subscriptions; shows the name, filters on the tenant id.
+    return var_query(
+        "customer",
+        "Customer",
+        "query_result(group by (customer_tenant_id, customer_name) (partnercenter_customer_info"
+        " * on (customer_tenant_id) group_left () group by (customer_tenant_id) (partnercenter_subscription_info)))",
+        regex='/customer_name="(?<text>[^"]*)".*customer_tenant_id="(?<value>[^"]*)"/',
+    )
+
+
+def renewals():
+    c = F_CUSTOMER
+    on_sub = " and on (customer_tenant_id, subscription_id) "
+
+    def within(days):
+        return f"((partnercenter_subscription_term_end_timestamp_seconds{{{c}}} - time() > 0) < {days} * 86400)"
+
+    def names(expr):
+        return (f"max by (customer_tenant_id, subscription_id) ({expr})"
+                " * on (customer_tenant_id, subscription_id) group_left (offer_name, friendly_name, term_duration)"
+                " partnercenter_subscription_info" + NAMED_CUSTOMER)
+
+    at_renewal = f"subscription:partnercenter_unused_licenses_at_renewal:sum{{{c}}}"
+    renewing = f"({at_renewal} > 0)"
+    keep = ["customer_name", "offer_name", "friendly_name", "term_duration", "subscription_id", "customer_tenant_id"]
+
+    def renewal_table(days):
+        w = within(days)
+        return table(f"Renewals in the next {days} days with unused licenses", [
+            ("Renews in", names(w + on_sub + renewing), "s", None),
+            ("Unused at renewal", names(renewing + on_sub + w), "short", None),
+            ("Licenses", names(f"partnercenter_subscription_licenses{{{c}}}" + on_sub + w + on_sub + renewing), "short", None),
+            ("Locked in", names(f"subscription:partnercenter_unused_licenses_renewal_cost:sum{{{c}}}" + on_sub + w), "short", None),
+        ], keep,
+            f"Subscriptions that renew automatically within {days} days with paid licenses nobody is assigned, after any reduction already scheduled for the next term. Locked in: what renewing those seats commits for the next term (unused x monthly price x months); empty without a price.",
+            sort_by=("Renews in", False), links=[CUSTOMER_LINK])
+
+    def locked(days):
+        return with_mappings(stat(
+            f"Locked in by renewals in {days} days",
+            priced(f"subscription:partnercenter_unused_licenses_renewal_cost:sum{{{c}}}" + on_sub + within(days)),
+            "What the renewals commit for unused licenses for their next term, at the prices of --pricing.file.",
+            th=thresholds(("orange", None)), decimals=2), {-1: NO_PRICES})
+
+    top = f"topk(100, sum by (customer_tenant_id, sku_id) (partnercenter_subscription_unused_licenses{{{c}}}))"
+
+    def per_sku(expr):
+        return (f"({expr} and on (customer_tenant_id, sku_id) {top})"
+                " * on (sku_id) group_left (sku_name) partnercenter_sku_info" + NAMED_CUSTOMER)
+
+    open_window = f"(partnercenter_subscription_cancellation_allowed_until_timestamp_seconds{{{c}}} - time() > 0)"
+    items = [
+        row("Next renewals"),
+        (stat("Unused licenses renewing in 30 days", f"sum({at_renewal}{on_sub}{within(30)}) or vector(0)",
+              "Unused licenses that renew automatically within 30 days (after scheduled reductions).",
+              th=thresholds(("green", None), ("orange", 1))), 4, 5),
+        (stat("… in 90 days", f"sum({at_renewal}{on_sub}{within(90)}) or vector(0)",
+              th=thresholds(("green", None), ("orange", 1))), 4, 5),
+        (locked(30), 4, 5),
+        (locked(90), 4, 5),
+        (stat("Renewals alerting",
+              'count(ALERTS{alertname="PartnerCenterUnusedLicensesRenewingSoon", alertstate="firing"}) or vector(0)',
+              "Subscriptions for which PartnerCenterUnusedLicensesRenewingSoon fires.",
+              th=thresholds(("green", None), ("orange", 1))), 2, 5),
+        (with_mappings(stat("Prices loaded", "max(partnercenter_pricing_prices)",
+                            "Prices read from --pricing.file (0: none; the money panels then say so)."),
+                       {0: "none"}), 2, 5),
+        (stat("Currency", "group by (currency) (partnercenter_license_unit_price)", legend="{{currency}}",
+              text_mode="name"), 4, 5),
+        (renewal_table(30), 24, 10),
+        (renewal_table(90), 24, 10),
+        row("Seats paid vs used"),
+        (table("Seats paid vs used per customer and SKU (top 100 by unused)", [
+            ("Paid (ours)", per_sku("customer_sku:partnercenter_subscription_paid_licenses:sum"), "short", None),
+            ("Tenant total", per_sku('max by (customer_tenant_id, sku_id) (partnercenter_subscribed_sku_units{state="total"})'), "short", None),
+            ("Assigned", per_sku('max by (customer_tenant_id, sku_id) (partnercenter_subscribed_sku_units{state="consumed"})'), "short", None),
+            ("Unused (ours)", per_sku("sum by (customer_tenant_id, sku_id) (partnercenter_subscription_unused_licenses)"), "short", None),
+            ("Cost / month", per_sku("sum by (customer_tenant_id, sku_id) (subscription:partnercenter_unused_licenses_cost_monthly:sum)"), "short", None),
+        ], ["customer_name", "sku_name", "customer_tenant_id", "sku_id"],
+            "Paid: this partner's billed licenses. Tenant total and assigned count every channel (subscribed SKUs). Unused: the unassigned seats attributed to this partner's subscriptions, never more than it pays for.",
+            sort_by=("Unused (ours)", True), links=[CUSTOMER_LINK]), 14, 12),
+        (bargauge("Unused licenses by customer (top 20)",
+                  f"topk(20, customer:partnercenter_subscription_unused_licenses:sum{{{c}}}{NAMED_CUSTOMER})",
+                  "{{customer_name}}", th=thresholds(("orange", None))), 10, 12),
+        (timeseries("Unused licenses over time", [
+            target("partner:partnercenter_subscription_unused_licenses:sum", "unused licenses"),
+        ]), 12, 8),
+        (timeseries("Monthly cost of unused licenses over time", [
+            target("sum by (currency) (partner:partnercenter_unused_licenses_cost_monthly:sum)", "{{currency}}"),
+        ], "Empty without --pricing.file."), 12, 8),
+        row("Reduction windows open now"),
+        (stat("Open windows with unused licenses",
+              f"count({open_window}{on_sub}(partnercenter_subscription_unused_licenses > 0)) or vector(0)",
+              "New-commerce subscriptions whose refund window (seven days after a purchase or renewal) is open, with unassigned licenses: reduce them now. PartnerCenterSeatReductionWindowClosing fires 48 h before the end.",
+              th=thresholds(("green", None), ("orange", 1))), 4, 8),
+        (table("Seat-reduction windows open now", [
+            ("Closes in", names(open_window), "s", None),
+            ("Unused", names(f"partnercenter_subscription_unused_licenses{{{c}}}" + on_sub + open_window), "short", None),
+            ("Licenses", names(f"partnercenter_subscription_licenses{{{c}}}" + on_sub + open_window), "short", None),
+            ("Cost / month", names(f"subscription:partnercenter_unused_licenses_cost_monthly:sum{{{c}}}" + on_sub + open_window), "short", None),
+        ], keep, "Seats can be removed for a refund until the window closes; after it, the partner pays for them until the end of the term.",
+            sort_by=("Closes in", False), links=[CUSTOMER_LINK]), 20, 8),
+        row("Access"),
+        (stat("Customers without GDAP access to license counts", "count(partnercenter_subscribed_skus_access == 0) or vector(0)",
+              "Customers that refuse their subscribed SKUs: grant the exporter's user Directory Readers through their GDAP relationship. Their unused licenses cannot be known.",
+              th=thresholds(("green", None), ("orange", 1))), 4, 8),
+        (table("Customers without GDAP access", [
+            ("Access", "(partnercenter_subscribed_skus_access == 0)" + NAMED_CUSTOMER, "short", None),
+        ], ["customer_name", "customer_tenant_id"]), 20, 8),
+    ]
+    return dashboard(
+        "partnercenter-renewals",
+        "Partner Center / Renewals",
+        "Seats paid for vs seats used, the renewals that lock in unused licenses, what they cost, and the refund windows open now.",
+        [var_subscription_customer()],
+        items,
+        time_from="now-7d",
+    )
+
 
 DASHBOARDS = {
     "partnercenter-utilization.json": utilization,
     "partnercenter-customer.json": customer,
     "partnercenter-deployment.json": deployment,
     "partnercenter-exporter-health.json": health,
+    "partnercenter-renewals.json": renewals,
 }
 
 
