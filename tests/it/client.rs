@@ -112,6 +112,9 @@ fn auth_config(server: &MockServer, mode: AuthMode) -> AuthConfig {
         access_token: None,
         refresh_margin: Duration::from_secs(300),
         timeout: Duration::from_secs(5),
+        max_retries: 2,
+        backoff_base: Duration::from_millis(1),
+        backoff_max: Duration::from_millis(5),
     }
 }
 
