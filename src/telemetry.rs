@@ -34,6 +34,9 @@ pub enum LogFormat {
     Json,
 }
 
+/// Lines queued for standard error before further lines are dropped.
+const BUFFERED_LINES: usize = 10_000;
+
 /// The level names `--log.level` accepts alone.
 const LEVELS: [&str; 6] = ["error", "warn", "info", "debug", "trace", "off"];
 
@@ -104,6 +107,8 @@ pub fn init(level: &str, format: LogFormat) -> LogGuard {
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
     let (writer, worker) = NonBlockingBuilder::default()
         .lossy(true)
+        // About 2 MiB of lines at most while standard error blocks; then lines are dropped.
+        .buffered_lines_limit(BUFFERED_LINES)
         .thread_name("log-writer")
         .finish(Stderr);
     let _ = DROPPED.set(writer.error_counter());

@@ -76,6 +76,9 @@ pub struct ExporterMetrics {
     refresh_token_rotated: prometheus::Gauge,
     refresh_token_write_errors: prometheus::IntCounter,
     storage_write_errors: IntCounterVec,
+    log_lines_lost: prometheus::IntCounter,
+    /// Serialises the catch-up of `log_lines_lost` by concurrent scrapes.
+    log_lines_sync: std::sync::Mutex<()>,
     process: process::ProcessMetrics,
 }
 
@@ -189,6 +192,15 @@ impl ExporterMetrics {
                 "Collected data that could not be written to --storage.path, by collector (the data stays served from memory).",
                 &["collector"],
             )?,
+            log_lines_lost: {
+                let c = prometheus::IntCounter::new(
+                    "partnercenter_log_lines_lost_total",
+                    "Log lines dropped because standard error was blocked or could not be written (a broken pipe); logging never stops the exporter.",
+                )?;
+                registry.register(Box::new(c.clone()))?;
+                c
+            },
+            log_lines_sync: std::sync::Mutex::new(()),
             process: process::ProcessMetrics::register(&registry)?,
             refresh_token_rotated: {
                 let g = prometheus::Gauge::new(
@@ -296,6 +308,15 @@ impl ExporterMetrics {
     /// Encode the self-metrics as exposition text.
     pub fn encode(&self) -> Vec<u8> {
         self.process.refresh();
+        {
+            // A counter only moves by increments: catch up with the total, one scrape at a time.
+            let _sync = self.log_lines_sync.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let lost = crate::telemetry::lost_lines();
+            let seen = self.log_lines_lost.get();
+            if lost > seen {
+                self.log_lines_lost.inc_by(lost - seen);
+            }
+        }
         let mut out = Vec::with_capacity(8 * 1024);
         // Encoding only fails on families without metrics or invalid names, which the registry rejects.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);

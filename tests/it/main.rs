@@ -3,5 +3,6 @@
 mod client;
 mod end_to_end;
 mod exporter;
+mod faults;
 mod simulator;
 mod support;
