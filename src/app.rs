@@ -52,12 +52,13 @@ pub enum AppError {
 impl AppError {
     /// Whether the user's configuration caused it: exit code 2, like a bad flag.
     pub fn is_config(&self) -> bool {
-        match self {
-            AppError::Config(_) | AppError::Bind { .. } => true,
-            AppError::Auth(AuthError::Config(_)) => true,
-            AppError::Client(ClientError::Setup(_) | ClientError::Auth(AuthError::Config(_))) => true,
-            _ => false,
-        }
+        matches!(
+            self,
+            AppError::Config(_)
+                | AppError::Bind { .. }
+                | AppError::Auth(AuthError::Config(_))
+                | AppError::Client(ClientError::Setup(_) | ClientError::Auth(AuthError::Config(_)))
+        )
     }
 }
 
@@ -283,11 +284,20 @@ pub async fn demo_config(args: ExporterArgs) -> Result<(Config, Demo), AppError>
 fn refuse_upstream_flags(args: &ExporterArgs) -> Result<(), ConfigError> {
     let auth = &args.auth;
     let given = [
-        ("--partnercenter.url", args.partner_center.partnercenter_url.is_some()),
+        (
+            "--partnercenter.url",
+            args.partner_center.partnercenter_url.is_some(),
+        ),
         ("--auth.tenant-id", auth.auth_tenant_id.is_some()),
         ("--auth.client-id", auth.auth_client_id.is_some()),
-        ("--auth.client-secret-file", auth.auth_client_secret_file.is_some()),
-        ("--auth.refresh-token-file", auth.auth_refresh_token_file.is_some()),
+        (
+            "--auth.client-secret-file",
+            auth.auth_client_secret_file.is_some(),
+        ),
+        (
+            "--auth.refresh-token-file",
+            auth.auth_refresh_token_file.is_some(),
+        ),
         ("--auth.access-token-file", auth.auth_access_token_file.is_some()),
         ("--auth.token-url", auth.auth_token_url.is_some()),
         ("--auth.resource", auth.auth_resource.is_some()),
@@ -351,4 +361,66 @@ pub async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         .shutdown()
         .await
         .context("the simulator's server failed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_background_task_that_panics_stops_the_exporter_with_an_error() {
+        let shutdown = CancellationToken::new();
+        let server = {
+            let shutdown = shutdown.clone();
+            async move {
+                shutdown.cancelled().await;
+                Ok(())
+            }
+        };
+        let task = tokio::spawn(async { panic!("the loop broke") });
+        let result = supervise(server, vec![("the collection loop", task)], shutdown.clone()).await;
+        match result {
+            Err(AppError::TaskDied { task, reason }) => {
+                assert_eq!(task, "the collection loop");
+                assert!(reason.contains("the loop broke"), "{reason}");
+            }
+            other => panic!("expected TaskDied, got {other:?}"),
+        }
+        assert!(shutdown.is_cancelled(), "the server was told to stop");
+    }
+
+    #[tokio::test]
+    async fn a_background_task_that_returns_early_stops_the_exporter_too() {
+        let shutdown = CancellationToken::new();
+        let server = {
+            let shutdown = shutdown.clone();
+            async move {
+                shutdown.cancelled().await;
+                Ok(())
+            }
+        };
+        let task = tokio::spawn(async {});
+        let result = supervise(server, vec![("the collection loop", task)], shutdown).await;
+        assert!(matches!(result, Err(AppError::TaskDied { .. })), "{result:?}");
+    }
+
+    #[tokio::test]
+    async fn a_shutdown_is_a_clean_exit() {
+        let shutdown = CancellationToken::new();
+        let server = {
+            let shutdown = shutdown.clone();
+            async move {
+                shutdown.cancelled().await;
+                Ok(())
+            }
+        };
+        let loop_token = shutdown.child_token();
+        let task = tokio::spawn(async move { loop_token.cancelled().await });
+        shutdown.cancel();
+        assert!(
+            supervise(server, vec![("the collection loop", task)], shutdown)
+                .await
+                .is_ok()
+        );
+    }
 }

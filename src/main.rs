@@ -27,7 +27,9 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            print_line(&format!("partnercenter-exporter: cannot start the async runtime: {e}"));
+            print_line(&format!(
+                "partnercenter-exporter: cannot start the async runtime: {e}"
+            ));
             return ExitCode::FAILURE;
         }
     };
@@ -38,7 +40,9 @@ fn main() -> ExitCode {
 /// `--help` and `--version` as clap prints them; any other flag error as one line, exit code 2.
 fn flag_error(e: clap::Error) -> ExitCode {
     match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             // Printing help to a closed pipe is not worth a panic either.
             let _ = e.print();
             ExitCode::SUCCESS
@@ -73,13 +77,7 @@ async fn run(cli: Cli) -> ExitCode {
     let demo = args.run.demo;
     let (config, _demo) = if demo {
         match app::demo_config(args).await {
-            Ok((config, demo)) => {
-                tracing::warn!(
-                    upstream = %config.client.base_url,
-                    "DEMO MODE: serving data from the built-in SIMULATED Partner Center, not from Microsoft"
-                );
-                (config, Some(demo))
-            }
+            Ok((config, demo)) => (config, Some(demo)),
             Err(e) => return fail(e),
         }
     } else {
@@ -89,7 +87,17 @@ async fn run(cli: Cli) -> ExitCode {
         }
     };
 
+    // Said once the configuration is known to be good, so that an error stays the only line.
+    let say_demo = || {
+        if demo {
+            tracing::warn!(
+                upstream = %config.client.base_url,
+                "DEMO MODE: serving data from the built-in SIMULATED Partner Center, not from Microsoft"
+            );
+        }
+    };
     if config.once {
+        say_demo();
         return match app::collect_once(&config).await {
             Ok((exposition, ok)) => {
                 let mut stdout = std::io::stdout().lock();
@@ -114,6 +122,7 @@ async fn run(cli: Cli) -> ExitCode {
         Ok(app) => app,
         Err(e) => return fail(e),
     };
+    say_demo();
     if let Ok(addr) = app.local_addr() {
         tracing::info!(%addr, mode = ?config.collection.mode, "partnercenter-exporter started; open http://{addr}/");
     }

@@ -132,7 +132,10 @@ impl Storage {
                     path: shown,
                     detail: e.to_string(),
                 },
-                _ => LoadError::Read { path: shown, source: e },
+                _ => LoadError::Read {
+                    path: shown,
+                    source: e,
+                },
             });
         }
         let corrupt = |e: serde_json::Error| LoadError::Corrupt {
@@ -321,8 +324,17 @@ mod tests {
         let max_age = std::time::Duration::from_secs(3600);
         let young = data.collected_at + chrono::Duration::seconds(3599);
         let old = data.collected_at + chrono::Duration::seconds(3601);
-        assert_eq!(storage.load_current(&[CollectorKind::Usage], young, max_age).len(), 1);
-        assert!(storage.load_current(&[CollectorKind::Usage], old, max_age).is_empty());
+        assert_eq!(
+            storage
+                .load_current(&[CollectorKind::Usage], young, max_age)
+                .len(),
+            1
+        );
+        assert!(
+            storage
+                .load_current(&[CollectorKind::Usage], old, max_age)
+                .is_empty()
+        );
     }
 
     #[test]

@@ -117,7 +117,9 @@ pub fn init(level: &str, format: LogFormat) -> LogGuard {
         .with_writer(writer)
         .with_ansi(false)
         .log_internal_errors(false)
-        .event_format(Promslog { json: format == LogFormat::Json })
+        .event_format(Promslog {
+            json: format == LogFormat::Json,
+        })
         .try_init()
         .is_ok();
     LogGuard {
@@ -281,7 +283,12 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, _ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> std::fmt::Result {
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
         writer.write_str(&self.line(event))
     }
 }
@@ -318,7 +325,12 @@ mod tests {
     #[test]
     fn logfmt_lines_use_the_promslog_keys_and_quote_what_needs_it() {
         let line = capture(false, || {
-            tracing::warn!(collector = "usage", rows = 3, error = "a \"bad\"\nthing", "collector failed");
+            tracing::warn!(
+                collector = "usage",
+                rows = 3,
+                error = "a \"bad\"\nthing",
+                "collector failed"
+            );
         });
         assert!(line.starts_with("time="), "{line}");
         assert!(line.contains(" level=WARN source=telemetry.rs:"), "{line}");
@@ -345,7 +357,12 @@ mod tests {
 
     #[test]
     fn a_level_or_a_filter_of_levels_is_accepted() {
-        for ok in ["info", "DEBUG", "warn,partnercenter_exporter::client=debug", "off"] {
+        for ok in [
+            "info",
+            "DEBUG",
+            "warn,partnercenter_exporter::client=debug",
+            "off",
+        ] {
             assert!(parse_level(ok).is_ok(), "{ok}");
         }
     }

@@ -247,9 +247,7 @@ impl TokenSource {
     }
 
     async fn renew(&self, renewal: &mut Renewal) -> Result<Cached, AuthError> {
-        let outcome = self
-            .request_with_retries(renewal.refresh_token.as_ref())
-            .await;
+        let outcome = self.request_with_retries(renewal.refresh_token.as_ref()).await;
         self.observer.token_refresh(match &outcome {
             Ok(_) => "success",
             Err(e) => e.refresh_result(),

@@ -91,7 +91,10 @@ pub(super) struct Exchange<'a> {
 
 impl Exchange<'_> {
     /// One POST to the token endpoint.
-    pub(super) async fn request_token(&self, refresh_token: Option<&SecretString>) -> Result<Granted, Failed> {
+    pub(super) async fn request_token(
+        &self,
+        refresh_token: Option<&SecretString>,
+    ) -> Result<Granted, Failed> {
         let url = url_for_messages(&self.config.token_url);
         let secret = self
             .config

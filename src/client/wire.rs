@@ -424,18 +424,22 @@ mod tests {
 
     #[test]
     fn a_row_with_both_spellings_of_a_count_takes_the_field_tables_spelling() {
-        let page = usage_page(r#"{"Value": [{"licenseActive": 3, "licensesActive": 5, "licenseQualified": 9}]}"#);
+        let page =
+            usage_page(r#"{"Value": [{"licenseActive": 3, "licensesActive": 5, "licenseQualified": 9}]}"#);
         let row = page.rows().unwrap().remove(0).into_commercial();
         assert_eq!((row.licenses_active, row.licenses_qualified), (5.0, 9.0));
         let page: Page<DeploymentWire> =
-            from_body(br#"{"Value": [{"licenseSold": 1, "licensesSold": 2, "licenseDeployed": 1}]}"#).unwrap();
+            from_body(br#"{"Value": [{"licenseSold": 1, "licensesSold": 2, "licenseDeployed": 1}]}"#)
+                .unwrap();
         let row = page.rows().unwrap().remove(0).into_commercial();
         assert_eq!((row.licenses_sold, row.licenses_deployed), (2.0, 1.0));
     }
 
     #[test]
     fn a_row_with_a_repeated_key_takes_its_last_value() {
-        let page = usage_page(r#"{"Value": [{"customerName": "first", "customerName": "last", "licensesActive": 1}]}"#);
+        let page = usage_page(
+            r#"{"Value": [{"customerName": "first", "customerName": "last", "licensesActive": 1}]}"#,
+        );
         let row = page.rows().unwrap().remove(0).into_commercial();
         assert_eq!(row.customer_name, "last");
     }
@@ -443,8 +447,14 @@ mod tests {
     #[test]
     fn a_body_without_any_item_key_is_told_apart_from_an_empty_list() {
         assert!(usage_page(r#"{"TotalCount": 0}"#).rows().is_none());
-        assert!(matches!(usage_page(r#"{"Value": null}"#).items, Some(Listed::Null)));
-        assert!(matches!(usage_page(r#"{"items": null}"#).items, Some(Listed::Null)));
+        assert!(matches!(
+            usage_page(r#"{"Value": null}"#).items,
+            Some(Listed::Null)
+        ));
+        assert!(matches!(
+            usage_page(r#"{"items": null}"#).items,
+            Some(Listed::Null)
+        ));
     }
 
     #[test]
@@ -500,7 +510,10 @@ mod tests {
     #[test]
     fn an_unparseable_timestamp_leaves_processed_at_empty_instead_of_failing() {
         let page = usage_page(r#"{"Value": [{"processedDateTime": "14/10/2018"}]}"#);
-        assert_eq!(page.rows().unwrap().remove(0).into_commercial().processed_at, None);
+        assert_eq!(
+            page.rows().unwrap().remove(0).into_commercial().processed_at,
+            None
+        );
     }
 
     #[test]

@@ -172,7 +172,11 @@ impl CollectorArgs {
         use CollectorKind::*;
         [
             (Usage, "--collector.usage.interval", self.collector_usage_interval),
-            (Deployment, "--collector.deployment.interval", self.collector_deployment_interval),
+            (
+                Deployment,
+                "--collector.deployment.interval",
+                self.collector_deployment_interval,
+            ),
             (
                 PartnerDeployment,
                 "--collector.partner-deployment.interval",

@@ -231,7 +231,9 @@ impl ExporterMetrics {
         metrics.registry.register(Box::new(build_info))?;
         for &(kind, interval) in enabled {
             let label = [kind.name()];
-            interval_gauge.with_label_values(&label).set(interval.as_secs_f64());
+            interval_gauge
+                .with_label_values(&label)
+                .set(interval.as_secs_f64());
             metrics.collector_success.with_label_values(&label).set(0);
             if kind.is_per_customer() {
                 metrics.collector_customer_errors.with_label_values(&label).set(0);
@@ -310,7 +312,10 @@ impl ExporterMetrics {
         self.process.refresh();
         {
             // A counter only moves by increments: catch up with the total, one scrape at a time.
-            let _sync = self.log_lines_sync.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let _sync = self
+                .log_lines_sync
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let lost = crate::telemetry::lost_lines();
             let seen = self.log_lines_lost.get();
             if lost > seen {
@@ -386,9 +391,11 @@ mod tests {
     #[test]
     fn customer_errors_exist_only_for_the_per_customer_collectors() {
         let hour = Duration::from_secs(3600);
-        let metrics =
-            ExporterMetrics::new(&[(CollectorKind::Usage, hour), (CollectorKind::CustomerDeployment, hour)])
-                .unwrap();
+        let metrics = ExporterMetrics::new(&[
+            (CollectorKind::Usage, hour),
+            (CollectorKind::CustomerDeployment, hour),
+        ])
+        .unwrap();
         metrics.record_run(CollectorKind::Usage, true, hour, 0, Utc::now());
         let text = String::from_utf8(metrics.encode()).unwrap();
         assert!(
@@ -413,22 +420,40 @@ mod tests {
                 "{reason}: {text}"
             );
         }
-        assert!(text.contains("partnercenter_refresh_token_write_errors_total 0"), "{text}");
+        assert!(
+            text.contains("partnercenter_refresh_token_write_errors_total 0"),
+            "{text}"
+        );
     }
 
     #[test]
     fn the_token_refresh_status_shows_the_last_result_only() {
         let metrics = ExporterMetrics::new(&[]).unwrap();
         let before = String::from_utf8(metrics.encode()).unwrap();
-        assert!(!before.contains("partnercenter_token_refresh_status{"), "absent before the first renewal");
+        assert!(
+            !before.contains("partnercenter_token_refresh_status{"),
+            "absent before the first renewal"
+        );
         metrics.token_refresh("invalid_grant");
         let text = String::from_utf8(metrics.encode()).unwrap();
-        assert!(text.contains("partnercenter_token_refresh_status{result=\"invalid_grant\"} 1"), "{text}");
-        assert!(text.contains("partnercenter_token_refresh_status{result=\"success\"} 0"), "{text}");
+        assert!(
+            text.contains("partnercenter_token_refresh_status{result=\"invalid_grant\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("partnercenter_token_refresh_status{result=\"success\"} 0"),
+            "{text}"
+        );
         metrics.token_refresh("success");
         let text = String::from_utf8(metrics.encode()).unwrap();
-        assert!(text.contains("partnercenter_token_refresh_status{result=\"invalid_grant\"} 0"), "{text}");
-        assert!(text.contains("partnercenter_token_refresh_status{result=\"success\"} 1"), "{text}");
+        assert!(
+            text.contains("partnercenter_token_refresh_status{result=\"invalid_grant\"} 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("partnercenter_token_refresh_status{result=\"success\"} 1"),
+            "{text}"
+        );
     }
 
     #[test]

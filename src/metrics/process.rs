@@ -10,8 +10,6 @@ use std::time::SystemTime;
 
 use prometheus::{Counter, Gauge, Registry};
 
-use super::MetricsError;
-
 /// When the process started: set by [`mark_start`] at the top of `main`, else when first read.
 static START: LazyLock<SystemTime> = LazyLock::new(SystemTime::now);
 
@@ -33,8 +31,8 @@ pub(super) struct ProcessMetrics {
 }
 
 impl ProcessMetrics {
-    pub(super) fn register(registry: &Registry) -> Result<Self, MetricsError> {
-        let gauge = |name: &str, help: &str| -> Result<Gauge, MetricsError> {
+    pub(super) fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
+        let gauge = |name: &str, help: &str| -> Result<Gauge, prometheus::Error> {
             let g = Gauge::new(name, help)?;
             registry.register(Box::new(g.clone()))?;
             Ok(g)

@@ -33,7 +33,9 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::collector::{CollectError, CollectionConfig, Collect, CollectorKind, Dataset, RunContext, RunOutcome};
+use crate::collector::{
+    Collect, CollectError, CollectionConfig, CollectorKind, Dataset, RunContext, RunOutcome,
+};
 use crate::metrics::ExporterMetrics;
 use crate::render::{RenderedData, render};
 use crate::snapshot::{CollectorState, RunSummary, Snapshot};
@@ -156,7 +158,8 @@ impl Scheduler {
         let count = loaded.len();
         for (kind, collected_at, rendered) in loaded {
             self.metrics.record_restored(kind, collected_at);
-            self.metrics.record_data(kind, rendered.rows, rendered.processed_at);
+            self.metrics
+                .record_data(kind, rendered.rows, rendered.processed_at);
             tracing::info!(collector = kind.name(), rows = rendered.rows, collected_at = %collected_at, "serving stored data until the first run replaces it");
             self.replace(CollectorState {
                 kind,
@@ -310,7 +313,8 @@ impl Scheduler {
         let (state, dataset) = match result {
             Ok((rendered, dataset)) => {
                 let rendered = Arc::new(rendered);
-                self.metrics.record_data(kind, rendered.rows, rendered.processed_at);
+                self.metrics
+                    .record_data(kind, rendered.rows, rendered.processed_at);
                 let stored = Stored {
                     kind,
                     collected_at: finished,

@@ -39,7 +39,12 @@ impl Fake {
     }
 
     fn then(&self, kind: CollectorKind, step: Step) {
-        self.script.lock().unwrap().entry(kind).or_default().push_back(step);
+        self.script
+            .lock()
+            .unwrap()
+            .entry(kind)
+            .or_default()
+            .push_back(step);
     }
 
     fn starts(&self, kind: CollectorKind) -> usize {
@@ -47,7 +52,12 @@ impl Fake {
     }
 
     fn ids(&self, kind: CollectorKind) -> Vec<uuid::Uuid> {
-        self.starts.lock().unwrap().get(&kind).cloned().unwrap_or_default()
+        self.starts
+            .lock()
+            .unwrap()
+            .get(&kind)
+            .cloned()
+            .unwrap_or_default()
     }
 }
 
@@ -147,12 +157,23 @@ async fn a_slow_collector_does_not_delay_another_collectors_publication() {
     let loop_task = tokio::spawn(scheduler.clone().run_interval(cancel.clone()));
     settle().await;
     assert_eq!(rows_of(&scheduler, CollectorKind::Deployment), Some(3));
-    assert_eq!(rows_of(&scheduler, CollectorKind::Usage), None, "usage is still running");
-    assert!(scheduler.snapshot().has_data(), "ready from the first collector that finished");
+    assert_eq!(
+        rows_of(&scheduler, CollectorKind::Usage),
+        None,
+        "usage is still running"
+    );
+    assert!(
+        scheduler.snapshot().has_data(),
+        "ready from the first collector that finished"
+    );
     open.send(()).unwrap();
     settle().await;
     assert_eq!(rows_of(&scheduler, CollectorKind::Usage), Some(2));
-    assert_eq!(rows_of(&scheduler, CollectorKind::Deployment), Some(3), "no mixing");
+    assert_eq!(
+        rows_of(&scheduler, CollectorKind::Deployment),
+        Some(3),
+        "no mixing"
+    );
     cancel.cancel();
     loop_task.await.unwrap();
 }
@@ -190,7 +211,13 @@ async fn a_failed_run_is_retried_after_the_backoff_not_after_an_interval() {
     tokio::time::sleep(Duration::from_secs(61)).await;
     assert_eq!(fake.starts(CollectorKind::Usage), 3);
     assert_eq!(rows_of(&scheduler, CollectorKind::Usage), Some(1));
-    assert!(scheduler.snapshot().collector(CollectorKind::Usage).unwrap().healthy());
+    assert!(
+        scheduler
+            .snapshot()
+            .collector(CollectorKind::Usage)
+            .unwrap()
+            .healthy()
+    );
     // Then the normal interval again.
     tokio::time::sleep(HOUR / 2).await;
     assert_eq!(fake.starts(CollectorKind::Usage), 3);
@@ -242,7 +269,10 @@ async fn collectors_started_together_share_one_run_context() {
     let usage = fake.ids(CollectorKind::Usage);
     let customers = fake.ids(CollectorKind::CustomerDeployment);
     assert_eq!(usage.len(), 2);
-    assert_eq!(usage, customers, "one correlation id (and customer list) per tick");
+    assert_eq!(
+        usage, customers,
+        "one correlation id (and customer list) per tick"
+    );
     assert_ne!(usage[0], usage[1], "a new one for every tick");
 }
 
@@ -292,13 +322,21 @@ async fn scrape_mode_retries_a_failed_collector_once_its_backoff_is_over() {
     scheduler.refresh_for_scrape(Duration::from_secs(1)).await;
     assert_eq!(fake.starts(CollectorKind::Usage), 1);
     scheduler.refresh_for_scrape(Duration::from_secs(1)).await;
-    assert_eq!(fake.starts(CollectorKind::Usage), 1, "not before the backoff is over");
+    assert_eq!(
+        fake.starts(CollectorKind::Usage),
+        1,
+        "not before the backoff is over"
+    );
     tokio::time::sleep(Duration::from_secs(31)).await;
     scheduler.refresh_for_scrape(Duration::from_secs(1)).await;
     assert_eq!(fake.starts(CollectorKind::Usage), 2);
     assert_eq!(rows_of(&scheduler, CollectorKind::Usage), Some(1));
     scheduler.refresh_for_scrape(Duration::from_secs(1)).await;
-    assert_eq!(fake.starts(CollectorKind::Usage), 2, "fresh data is not collected again");
+    assert_eq!(
+        fake.starts(CollectorKind::Usage),
+        2,
+        "fresh data is not collected again"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -326,11 +364,18 @@ async fn stored_data_is_served_with_its_collection_time_until_the_first_run() {
     let snapshot = scheduler.run_once().await;
     let usage = snapshot.collector(CollectorKind::Usage).unwrap();
     assert!(!usage.restored);
-    assert_eq!(usage.data.as_ref().map(|d| d.rows), Some(1), "the first run replaces it");
+    assert_eq!(
+        usage.data.as_ref().map(|d| d.rows),
+        Some(1),
+        "the first run replaces it"
+    );
     let on_disk = storage.load(CollectorKind::Usage).unwrap().unwrap();
-    assert_eq!(on_disk.dataset, Dataset::Usage(vec![UsageRow {
-        customer_tenant_id: "c0".into(),
-        licenses_active: 1.0,
-        ..Default::default()
-    }]));
+    assert_eq!(
+        on_disk.dataset,
+        Dataset::Usage(vec![UsageRow {
+            customer_tenant_id: "c0".into(),
+            licenses_active: 1.0,
+            ..Default::default()
+        }])
+    );
 }

@@ -36,7 +36,13 @@ impl Timing {
     /// A run failed at `finished`: the next is due after the backoff of this many failures in a
     /// row (`base` doubling, at most `period`, equal jitter from `jitter` in `[0, 1)`). Returns
     /// the wait.
-    pub(super) fn failed(&mut self, finished: Instant, base: Duration, period: Duration, jitter: f64) -> Duration {
+    pub(super) fn failed(
+        &mut self,
+        finished: Instant,
+        base: Duration,
+        period: Duration,
+        jitter: f64,
+    ) -> Duration {
         let wait = backoff(self.failures, base, period.max(base), jitter).min(period);
         self.failures = self.failures.saturating_add(1);
         self.next_due = finished + wait;
@@ -59,7 +65,17 @@ mod tests {
         let waits: Vec<Duration> = (0..9).map(|_| t.failed(now, 30 * S, hour, 1.0)).collect();
         assert_eq!(
             waits,
-            [30 * S, 60 * S, 120 * S, 240 * S, 480 * S, 960 * S, 1920 * S, hour, hour]
+            [
+                30 * S,
+                60 * S,
+                120 * S,
+                240 * S,
+                480 * S,
+                960 * S,
+                1920 * S,
+                hour,
+                hour
+            ]
         );
         assert_eq!(t.next_due, now + hour);
     }

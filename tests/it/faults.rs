@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{CLIENT_SECRET, REFRESH_TOKEN, TENANT, USAGE_PATH, commercial_page, mount_token, usage_row};
+use crate::support::{
+    CLIENT_SECRET, REFRESH_TOKEN, TENANT, USAGE_PATH, commercial_page, mount_token, usage_row,
+};
 
 /// Longest wait for something that should take about a second.
 const EVENTUALLY: Duration = Duration::from_secs(30);
@@ -195,7 +197,11 @@ async fn an_upstream_that_is_down_at_start_is_used_as_soon_as_it_is_up() {
     serve_usage(&server, good_usage(), None, 5).await;
     let ready = exporter.ready_after().await;
     assert!(ready.is_some(), "ready without waiting an interval");
-    report("down at start, up after 2 s", "ready after the upstream came up", up.elapsed());
+    report(
+        "down at start, up after 2 s",
+        "ready after the upstream came up",
+        up.elapsed(),
+    );
     stop_cleanly("down at start", exporter).await;
     assert!(non_empty(&dir.path().join("refresh")));
 }
@@ -207,7 +213,13 @@ async fn a_hung_connection_times_out_and_the_run_is_retried() {
     let server = MockServer::start().await;
     mount_token(&server).await;
     // Two requests hang (each longer than --partnercenter.timeout), then the upstream answers.
-    serve_usage(&server, good_usage().set_delay(Duration::from_secs(600)), Some(2), 1).await;
+    serve_usage(
+        &server,
+        good_usage().set_delay(Duration::from_secs(600)),
+        Some(2),
+        1,
+    )
+    .await;
     serve_usage(&server, good_usage(), None, 5).await;
     let exporter = Exporter::start(&server.uri(), dir.path(), &[], Stdio::null());
     let ready = exporter.ready_after().await;
@@ -238,8 +250,10 @@ async fn a_truncated_body_fails_the_run_and_the_last_good_data_stays() {
     let server = MockServer::start().await;
     mount_token(&server).await;
     serve_usage(&server, good_usage(), Some(1), 1).await;
-    let truncated = ResponseTemplate::new(200)
-        .set_body_raw(br#"{"Value": [{"customerTenantId": "c1", "licen"#.to_vec(), "application/json");
+    let truncated = ResponseTemplate::new(200).set_body_raw(
+        br#"{"Value": [{"customerTenantId": "c1", "licen"#.to_vec(),
+        "application/json",
+    );
     serve_usage(&server, truncated, Some(3), 2).await;
     serve_usage(&server, good_usage(), None, 5).await;
     // A short interval, so that the truncated answers come after a good run.
@@ -254,13 +268,20 @@ async fn a_truncated_body_fails_the_run_and_the_last_good_data_stays() {
         .metrics_until(|m| m.contains("partnercenter_collector_success{collector=\"usage\"} 0"))
         .await;
     assert!(failing.is_some(), "the truncated body fails the run");
-    assert!(has_data(&exporter.metrics().await), "the last good data is still served");
+    assert!(
+        has_data(&exporter.metrics().await),
+        "the last good data is still served"
+    );
     let since = Instant::now();
     let recovered = exporter
         .metrics_until(|m| m.contains("partnercenter_collector_success{collector=\"usage\"} 1"))
         .await;
     assert!(recovered.is_some(), "recovered after the truncated bodies");
-    report("truncated body (3 answers)", "healthy again after the first failure", since.elapsed());
+    report(
+        "truncated body (3 answers)",
+        "healthy again after the first failure",
+        since.elapsed(),
+    );
     stop_cleanly("truncated body", exporter).await;
 }
 
@@ -281,7 +302,11 @@ async fn a_failing_token_endpoint_is_retried_and_outlasted() {
     let exporter = Exporter::start(&server.uri(), dir.path(), &[], Stdio::null());
     let ready = exporter.ready_after().await;
     assert!(ready.is_some(), "recovered from token endpoint 500s");
-    report("token endpoint 500 (3 answers)", "ready from start", ready.unwrap());
+    report(
+        "token endpoint 500 (3 answers)",
+        "ready from start",
+        ready.unwrap(),
+    );
     let metrics = exporter.metrics().await;
     assert!(
         metrics.contains("partnercenter_api_retries_total{endpoint=\"token\",reason=\"5xx\"} "),
@@ -431,7 +456,9 @@ impl Drop for Tmpfs {
 #[tokio::test]
 async fn a_full_storage_directory_costs_neither_the_data_nor_the_token() {
     let Some(disk) = Tmpfs::mount("256k") else {
-        eprintln!("SKIPPED: cannot mount a tmpfs here (needs root); the unit tests of storage and files cover the write failures");
+        eprintln!(
+            "SKIPPED: cannot mount a tmpfs here (needs root); the unit tests of storage and files cover the write failures"
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -460,19 +487,37 @@ async fn a_full_storage_directory_costs_neither_the_data_nor_the_token() {
     assert!(ready.is_some());
     let counted = exporter
         .metrics_until(|m| {
-            crate::support::sample(m, "partnercenter_storage_write_errors_total", &[("collector", "usage")])
-                .is_some_and(|v| v >= 1.0)
+            crate::support::sample(
+                m,
+                "partnercenter_storage_write_errors_total",
+                &[("collector", "usage")],
+            )
+            .is_some_and(|v| v >= 1.0)
                 && crate::support::sample(m, "partnercenter_refresh_token_write_errors_total", &[])
                     .is_some_and(|v| v >= 1.0)
         })
         .await;
     assert!(counted.is_some(), "{}", exporter.metrics().await);
-    assert!(has_data(&exporter.metrics().await), "the data is served from memory");
+    assert!(
+        has_data(&exporter.metrics().await),
+        "the data is served from memory"
+    );
     report("storage directory full", "ready from start", ready.unwrap());
     stop_cleanly("storage directory full", exporter).await;
-    assert_eq!(std::fs::read_to_string(&token).unwrap(), REFRESH_TOKEN, "the old token is whole");
-    assert_eq!(std::fs::read(state.join("usage.json.gz")).unwrap(), earlier, "the old state file is whole");
-    let leftovers: Vec<_> = std::fs::read_dir(&state).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(
+        std::fs::read_to_string(&token).unwrap(),
+        REFRESH_TOKEN,
+        "the old token is whole"
+    );
+    assert_eq!(
+        std::fs::read(state.join("usage.json.gz")).unwrap(),
+        earlier,
+        "the old state file is whole"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(leftovers.len(), 1, "no temporary file left: {leftovers:?}");
 }
 
@@ -505,8 +550,12 @@ async fn a_read_only_storage_directory_costs_neither_the_data_nor_the_token() {
     assert!(ready.is_some());
     let counted = exporter
         .metrics_until(|m| {
-            crate::support::sample(m, "partnercenter_storage_write_errors_total", &[("collector", "usage")])
-                .is_some_and(|v| v >= 1.0)
+            crate::support::sample(
+                m,
+                "partnercenter_storage_write_errors_total",
+                &[("collector", "usage")],
+            )
+            .is_some_and(|v| v >= 1.0)
         })
         .await;
     assert!(counted.is_some());
@@ -524,7 +573,12 @@ async fn stored_data_is_served_at_once_after_a_restart_while_the_upstream_is_dow
     mount_token(&server).await;
     serve_usage(&server, good_usage(), None, 5).await;
     let storage = format!("--storage.path={}", state.display());
-    let first = Exporter::start(&server.uri(), dir.path(), std::slice::from_ref(&storage), Stdio::null());
+    let first = Exporter::start(
+        &server.uri(),
+        dir.path(),
+        std::slice::from_ref(&storage),
+        Stdio::null(),
+    );
     assert!(first.ready_after().await.is_some());
     let stored = state.join("usage.json.gz");
     let deadline = Instant::now() + EVENTUALLY;
@@ -547,11 +601,19 @@ async fn stored_data_is_served_at_once_after_a_restart_while_the_upstream_is_dow
     let metrics = second.metrics().await;
     assert!(has_data(&metrics), "{metrics}");
     assert!(
-        crate::support::sample(&metrics, "partnercenter_collector_last_success_timestamp_seconds", &[("collector", "usage")])
-            .is_some_and(|t| t > 1.0e9),
+        crate::support::sample(
+            &metrics,
+            "partnercenter_collector_last_success_timestamp_seconds",
+            &[("collector", "usage")]
+        )
+        .is_some_and(|t| t > 1.0e9),
         "the true collection time: {metrics}"
     );
-    report("restart with the upstream down", "ready from stored data", ready.unwrap());
+    report(
+        "restart with the upstream down",
+        "ready from stored data",
+        ready.unwrap(),
+    );
     stop_cleanly("restart with the upstream down", second).await;
 }
 
@@ -571,7 +633,10 @@ async fn a_truncated_state_file_is_skipped_with_a_warning() {
         &[format!("--storage.path={}", state.display())],
         Stdio::piped(),
     );
-    assert!(exporter.ready_after().await.is_some(), "starts despite the bad file");
+    assert!(
+        exporter.ready_after().await.is_some(),
+        "starts despite the bad file"
+    );
     let metrics = exporter.metrics().await;
     assert!(has_data(&metrics));
     let mut exporter = exporter;
