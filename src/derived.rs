@@ -30,6 +30,8 @@ pub const RENEWAL_TABLE_DAYS: i64 = 14;
 /// What the derived data is computed from.
 #[derive(Default)]
 struct Inputs {
+    /// Counts the updates, so that of two computations the later one wins.
+    generation: u64,
     subscriptions: Option<(Arc<Dataset>, DateTime<Utc>)>,
     skus: Option<(Arc<Dataset>, DateTime<Utc>)>,
     prices: Option<LoadedPrices>,
@@ -44,6 +46,25 @@ pub struct DerivedState {
     pub renewals: Arc<RenewalTable>,
     /// Prices loaded from `--pricing.file`.
     pub prices: usize,
+    /// Which update of the inputs this was computed from: a later one replaces it, an earlier
+    /// one (from a computation that finished late) does not.
+    pub generation: u64,
+}
+
+/// Log what the price file gave (once, when the exporter starts serving).
+pub fn log_prices(prices: &LoadedPrices) {
+    let s = &prices.summary;
+    tracing::info!(
+        file = %prices.config.path.display(), rows = s.rows, prices = s.prices, currency = %s.currency,
+        skipped_term = s.skipped_term, skipped_price = s.skipped_price, filtered = s.filtered,
+        "loaded the price file"
+    );
+    if s.market_conflicts > 0 {
+        tracing::warn!(
+            file = %prices.config.path.display(), keys = s.market_conflicts,
+            "the price file has different prices for one SKU in several markets; the first market in alphabetical order is used (set --pricing.market to choose)"
+        );
+    }
 }
 
 /// Keeps the latest inputs and computes the derived data from them.
@@ -76,6 +97,7 @@ impl Derived {
             Dataset::SubscribedSkus(_) => inputs.skus = Some((dataset, collected)),
             _ => return false,
         }
+        inputs.generation += 1;
         true
     }
 
@@ -88,7 +110,7 @@ impl Derived {
     /// The derived data at `now`, or `None` before either input has data. CPU work: call it off
     /// the async threads. A price file changed on disk is read again first.
     pub fn compute(&self, now: DateTime<Utc>) -> Option<DerivedState> {
-        let (subs, skus, prices) = {
+        let (subs, skus, prices, generation) = {
             let mut inputs = self.inputs.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(prices) = inputs.prices.as_mut() {
                 match prices.reload_if_changed(now) {
@@ -103,7 +125,12 @@ impl Derived {
                 }
             }
             let prices = inputs.prices.as_ref().map(|p| p.rows.clone()).unwrap_or_default();
-            (inputs.subscriptions.clone(), inputs.skus.clone(), prices)
+            (
+                inputs.subscriptions.clone(),
+                inputs.skus.clone(),
+                prices,
+                inputs.generation,
+            )
         };
         let collected_at = [subs.as_ref().map(|s| s.1), skus.as_ref().map(|s| s.1)]
             .into_iter()
@@ -138,6 +165,7 @@ impl Derived {
             collected_at,
             renewals: Arc::new(renewals),
             prices: prices.len(),
+            generation,
         })
     }
 }

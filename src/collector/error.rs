@@ -14,6 +14,12 @@ pub enum CollectError {
     Customers(Arc<ClientError>),
     #[error("all {count} customers failed; the first error: {first}")]
     AllCustomersFailed { count: usize, first: ClientError },
-    #[error("the run did not finish within --collector.timeout ({})", humantime::format_duration(*.0))]
+    #[error(
+        "the run did not finish within {} (--collector.timeout; for the per-customer collectors at least their interval)",
+        humantime::format_duration(*.0)
+    )]
     Timeout(Duration),
+    /// A bug: the run panicked. It is retried like any failed run.
+    #[error("the collector panicked ({0}); this is a bug, please report it with the log")]
+    Panicked(String),
 }

@@ -17,5 +17,5 @@ mod skus;
 
 pub use error::CollectError;
 pub use kind::CollectorKind;
-pub use run::{Collectors, Dataset, RunContext, RunOutcome};
+pub use run::{Collect, Collectors, Dataset, RunContext, RunOutcome};
 pub use settings::{CollectionConfig, CollectorMode};

@@ -2,7 +2,7 @@
 //! the validation that turns them into a [`Config`] or one clear line naming the bad flag.
 //!
 //! One file per flag group, as `--help` shows them: `web`, `partner_center`, `auth`,
-//! `collectors` (Collectors and Collection), `pricing`, `run` (`--once`, `--demo`), `logging`, and `simulate`
+//! `collectors` (Collectors and Collection), `pricing`, `storage`, `run` (`--once`, `--demo`), `logging`, and `simulate`
 //! for the subcommand. Each is a
 //! clap `Args` struct flattened into [`ExporterArgs`] and turns its own flags into the settings
 //! type of the module that uses them ([`crate::server::WebConfig`],
@@ -19,6 +19,7 @@ mod partner_center;
 mod pricing;
 mod run;
 mod simulate;
+mod storage;
 mod web;
 
 use clap::{Args, Parser, Subcommand};
@@ -36,11 +37,12 @@ pub use partner_center::{Cloud, PartnerCenterArgs};
 pub use pricing::PricingArgs;
 pub use run::RunArgs;
 pub use simulate::SimulateArgs;
+pub use storage::StorageArgs;
 pub use web::WebArgs;
 
 /// Prometheus exporter for Microsoft Partner Center license analytics.
 #[derive(Debug, Parser)]
-#[command(name = "partnercenter-exporter", version, about, long_about = None)]
+#[command(name = "partnercenter-exporter", version = crate::metrics::build::LONG_VERSION, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -69,6 +71,8 @@ pub struct ExporterArgs {
     #[command(flatten)]
     pub pricing: PricingArgs,
     #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(flatten)]
     pub run: RunArgs,
     #[command(flatten)]
     pub logging: LoggingArgs,
@@ -83,6 +87,8 @@ pub struct Config {
     pub collection: CollectionConfig,
     /// The prices of `--pricing.file`, read at start.
     pub pricing: Option<LoadedPrices>,
+    /// `--storage.path`: where collected data is kept across restarts.
+    pub storage_path: Option<std::path::PathBuf>,
     pub once: bool,
     /// Shown on the landing page and in logs when the upstream is the built-in simulator.
     pub simulated: bool,
@@ -108,6 +114,7 @@ impl ExporterArgs {
             auth,
             collection,
             pricing,
+            storage_path: self.storage.storage_path()?,
             once: self.run.once,
             simulated: false,
         })

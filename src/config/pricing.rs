@@ -70,18 +70,6 @@ impl PricingArgs {
         };
         let loaded = LoadedPrices::read(config, chrono::Utc::now())
             .map_err(|e| ConfigError::new("--pricing.file", e.to_string()))?;
-        let s = &loaded.summary;
-        tracing::info!(
-            file = %path.display(), rows = s.rows, prices = s.prices, currency = %s.currency,
-            skipped_term = s.skipped_term, skipped_price = s.skipped_price, filtered = s.filtered,
-            "loaded the price file"
-        );
-        if s.market_conflicts > 0 {
-            tracing::warn!(
-                file = %path.display(), keys = s.market_conflicts,
-                "the price file has different prices for one SKU in several markets; the first market in alphabetical order is used (set --pricing.market to choose)"
-            );
-        }
         Ok(Some(loaded))
     }
 }

@@ -6,6 +6,7 @@
 //! unknown value is kept as `Unknown(text)` and shown as it came.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 /// Lower-case, trimmed, without `_`, `-` and spaces: how enum text is compared.
 fn squash(text: &str) -> String {
@@ -32,7 +33,7 @@ fn unknown_label(text: &str) -> String {
 }
 
 /// A subscription's `status` (reference §1.5).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SubscriptionStatus {
     None,
     Active,
@@ -77,7 +78,7 @@ impl SubscriptionStatus {
 
 /// How often a subscription is invoiced (`billingCycle`), and the price sheet's `BillingPlan`: one
 /// vocabulary, so that prices and subscriptions join in PromQL.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum BillingCycle {
     Monthly,
     Annual,
@@ -122,7 +123,7 @@ impl BillingCycle {
 
 /// New commerce or the legacy licence programme: decided from the `offerId` shape (§1.3 of the
 /// design note: three `:`-separated parts) or `productType.id`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Commerce {
     Nce,
     Legacy,
@@ -139,7 +140,7 @@ impl Commerce {
 }
 
 /// An ISO 8601 duration used as a term (`P1M`, `P1Y`, `P3Y`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TermDuration {
     /// Trimmed and upper-cased, as the `term_duration` label shows it.
     pub text: String,
@@ -176,7 +177,7 @@ fn whole_months(text: &str) -> Option<u32> {
 }
 
 /// What `scheduledNextTermInstructions` books for the next term.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct NextTerm {
     /// Seats of the next term, when given.
     pub quantity: Option<f64>,
@@ -185,7 +186,7 @@ pub struct NextTerm {
 }
 
 /// One licence-billed subscription of a customer (`GET /v1/customers/{id}/subscriptions`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SubscriptionRow {
     /// The customer's tenant id, lower-case (from the customer list).
     pub customer_tenant_id: String,
@@ -253,7 +254,7 @@ impl SubscriptionRow {
 
 /// One SKU of a customer's tenant (`GET /v1/customers/{id}/subscribedskus`): every channel's
 /// licences together, not only ours.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SubscribedSkuRow {
     pub customer_tenant_id: String,
     /// From the customer list; goes into the customer info series only.
@@ -273,7 +274,7 @@ pub struct SubscribedSkuRow {
 }
 
 /// Whether Partner Center gave a customer's subscribed SKUs in the last run, by tenant id.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SkuAccess {
     pub customer_tenant_id: String,
     pub customer_name: String,
@@ -282,7 +283,7 @@ pub struct SkuAccess {
 }
 
 /// What the subscribed-SKUs collector returns.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SubscribedSkus {
     pub rows: Vec<SubscribedSkuRow>,
     /// Every customer asked whose answer is known (refused, or given now or in an earlier run).
@@ -290,7 +291,7 @@ pub struct SubscribedSkus {
 }
 
 /// Paid licences of one of our subscriptions that nobody in the tenant is assigned.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UnusedRow {
     pub customer_tenant_id: String,
     pub subscription_id: String,
@@ -299,7 +300,7 @@ pub struct UnusedRow {
 }
 
 /// One list price of `--pricing.file`, reduced to one row per key.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PriceRow {
     /// The price sheet's `ProductId`, upper-case (the subscription's catalog product id).
     pub product_id: String,

@@ -432,26 +432,42 @@ mod rules {
 
     /// The expression of `alert`, up to its `for:`.
     fn alert(name: &str) -> &'static str {
-        let start = RULES.find(&format!("alert: {name}")).expect("the alert is in rules.yml");
+        let start = RULES
+            .find(&format!("alert: {name}"))
+            .expect("the alert is in rules.yml");
         let rest = &RULES[start..];
         &rest[..rest.find("for:").expect("a for:")]
     }
 
     fn number(text: &str, pattern: &str) -> f64 {
         let re = regex::Regex::new(pattern).unwrap();
-        re.captures(text).and_then(|c| c[1].parse().ok()).unwrap_or_else(|| panic!("{pattern} in {text}"))
+        re.captures(text)
+            .and_then(|c| c[1].parse().ok())
+            .unwrap_or_else(|| panic!("{pattern} in {text}"))
     }
 
     #[test]
     fn the_thresholds_are_those_of_the_shipped_rules() {
         let renewing = alert("PartnerCenterUnusedLicensesRenewingSoon");
-        assert_eq!(number(renewing, r"partnercenter_subscription_unused_licenses >= (\d+)"), RENEWAL_UNUSED_MIN);
+        assert_eq!(
+            number(renewing, r"partnercenter_subscription_unused_licenses >= (\d+)"),
+            RENEWAL_UNUSED_MIN
+        );
         let window = alert("PartnerCenterSeatReductionWindowClosing");
-        assert_eq!(number(window, r"partnercenter_subscription_unused_licenses >= (\d+)"), WINDOW_UNUSED_MIN);
+        assert_eq!(
+            number(window, r"partnercenter_subscription_unused_licenses >= (\d+)"),
+            WINDOW_UNUSED_MIN
+        );
         assert_eq!(number(window, r"< (\d+) \* 3600"), WINDOW_HOURS as f64);
         let lead = |term: &str| {
-            number(RULES, &format!(r#"label_replace\(vector\((\d+) \* 86400\), "term_duration", "{term}""#)) as i64
+            number(
+                RULES,
+                &format!(r#"label_replace\(vector\((\d+) \* 86400\), "term_duration", "{term}""#),
+            ) as i64
         };
-        assert_eq!((lead("P1Y"), lead("P3Y"), lead("P1M")), (LEAD_DAYS_ANNUAL, LEAD_DAYS_ANNUAL, LEAD_DAYS_MONTHLY));
+        assert_eq!(
+            (lead("P1Y"), lead("P3Y"), lead("P1M")),
+            (LEAD_DAYS_ANNUAL, LEAD_DAYS_ANNUAL, LEAD_DAYS_MONTHLY)
+        );
     }
 }
