@@ -203,10 +203,8 @@ pub async fn subscribed_skus(
     no_gdap(&view, index)?;
     let tenant = &view.set.customers[index].id;
     let items = view
-        .model_subscribed_skus()
-        .rows
+        .customer_skus(index)
         .into_iter()
-        .filter(|r| &r.customer_tenant_id == tenant)
         .map(|r| {
             json!({
                 "availableUnits": r.available_units, "activeUnits": r.active_units,

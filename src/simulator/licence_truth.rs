@@ -144,16 +144,12 @@ impl View {
             .collect()
     }
 
-    /// What the subscribed-SKUs endpoint serves now: the counts of customers with a GDAP role,
-    /// and who refuses.
-    pub fn model_subscribed_skus(&self) -> SubscribedSkus {
-        let rows = self
-            .licences
-            .skus
+    /// The licence counts of one customer's tenant (by customer index), whatever its GDAP.
+    pub fn customer_skus(&self, ci: usize) -> Vec<SubscribedSkuRow> {
+        let customer = &self.set.customers[ci];
+        self.licences.skus[self.licences.ranges[ci].1.clone()]
             .iter()
-            .filter(|k| self.gdap(k.customer))
             .map(|k| {
-                let customer = self.customer(k.customer);
                 let (sku_id, part, name) = match k.product {
                     Some(p) => {
                         let product = customer.subscriptions[usize::from(p)].product;
@@ -177,6 +173,15 @@ impl View {
                     warning_units: k.warning as f64,
                 }
             })
+            .collect()
+    }
+
+    /// What the subscribed-SKUs endpoint serves now: the counts of customers with a GDAP role,
+    /// and who refuses.
+    pub fn model_subscribed_skus(&self) -> SubscribedSkus {
+        let rows = (0..self.set.customers.len())
+            .filter(|&ci| self.set.customers[ci].plan.gdap)
+            .flat_map(|ci| self.customer_skus(ci))
             .collect();
         let access = self
             .set
