@@ -16,7 +16,10 @@ use axum::routing::get;
 use bytes::Bytes;
 use chrono::Utc;
 
+mod html;
 mod renewals;
+
+use html::html_escape;
 
 use crate::collector::CollectorMode;
 use crate::render::{RenderedData, gzip_member};
@@ -156,22 +159,6 @@ async fn ready(State(state): State<AppState>) -> Response {
         )
             .into_response()
     }
-}
-
-/// Escape text for HTML element content and attribute values.
-fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 async fn landing(State(state): State<AppState>) -> Html<String> {

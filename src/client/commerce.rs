@@ -6,41 +6,9 @@ use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::subscriptions::{self, CatalogSkuWire, Item, ProvisioningStatusWire};
+use super::subscriptions::{self, CatalogSkuWire, Listing, ProvisioningStatusWire};
 use super::{ClientError, PartnerCenterClient, decode, endpoint, paging};
 use crate::model::{SubscribedSkuRow, SubscriptionRow};
-
-/// The rows of one listing, and how many of its items could not be decoded (skipped, so that one
-/// odd item does not cost the customer).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Listing<R> {
-    pub rows: Vec<R>,
-    /// Items that were not the expected shape.
-    pub undecodable: usize,
-    /// Why the first of them was not.
-    pub first_problem: Option<String>,
-}
-
-impl<R> Listing<R> {
-    fn of(items: Vec<Item<R>>) -> Self {
-        let mut listing = Listing {
-            rows: Vec::with_capacity(items.len()),
-            undecodable: 0,
-            first_problem: None,
-        };
-        for item in items {
-            match item {
-                Item::Row(r) => listing.rows.push(r),
-                Item::Ignored => {}
-                Item::Undecodable(why) => {
-                    listing.undecodable += 1;
-                    listing.first_problem.get_or_insert(why);
-                }
-            }
-        }
-        listing
-    }
-}
 
 impl PartnerCenterClient {
     /// The licence-billed subscriptions of `GET /v1/customers/{id}/subscriptions` (App-only or

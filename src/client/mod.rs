@@ -44,12 +44,12 @@ use uuid::Uuid;
 use crate::model::{Customer, DeploymentRow, PartnerDeploymentRow, PartnerUsageRow, UsageRow};
 
 pub use auth::TokenSource;
-pub use commerce::Listing;
 pub use credentials::{AuthConfig, AuthError, AuthMode, TokenVersion};
 pub use error::{ApiFault, ClientError};
 pub use observer::{ApiObserver, NoopObserver};
 pub use retry::backoff;
 pub use settings::{AnalyticsQuery, ClientConfig};
+pub use subscriptions::Listing;
 
 /// The Partner Center client. Cheap to clone; clones share the token, rate and concurrency limits.
 #[derive(Clone)]

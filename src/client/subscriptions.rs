@@ -30,6 +30,38 @@ pub(crate) enum Item<R> {
     Undecodable(String),
 }
 
+/// The rows of one listing, and how many of its items could not be decoded (skipped, so that one
+/// odd item does not cost the customer).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listing<R> {
+    pub rows: Vec<R>,
+    /// Items that were not the expected shape.
+    pub undecodable: usize,
+    /// Why the first of them was not.
+    pub first_problem: Option<String>,
+}
+
+impl<R> Listing<R> {
+    pub(crate) fn of(items: Vec<Item<R>>) -> Self {
+        let mut listing = Listing {
+            rows: Vec::with_capacity(items.len()),
+            undecodable: 0,
+            first_problem: None,
+        };
+        for item in items {
+            match item {
+                Item::Row(r) => listing.rows.push(r),
+                Item::Ignored => {}
+                Item::Undecodable(why) => {
+                    listing.undecodable += 1;
+                    listing.first_problem.get_or_insert(why);
+                }
+            }
+        }
+        listing
+    }
+}
+
 /// An item of `GET /v1/customers/{id}/subscriptions`. Fields not listed are ignored on purpose
 /// (entitlementId, creationDate, billingCycleEndDate, actions, partnerId, contractType,
 /// refundOptions, promotionId, orderId, attributes, …).

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
-use super::html_escape;
+use super::html::html_escape;
 use crate::derived::{RENEWAL_TABLE_DAYS, RenewalTable};
 
 /// Rows shown at most; the rest are counted.
