@@ -14,7 +14,7 @@ use crate::collector::{CollectorMode, Collectors};
 use crate::config::{Cli, Config, ConfigError, ExporterArgs, SimulateArgs};
 use crate::metrics::{ExporterMetrics, MetricsError};
 use crate::scheduler::Scheduler;
-use crate::server::{AppState, router};
+use crate::server::{AppState, Limits, ListenAddress, WebFile};
 use crate::simulator::RunningSimulator;
 
 /// Why the exporter could not start or stopped with an error.
@@ -32,7 +32,7 @@ pub enum AppError {
         "cannot listen on {addr}: {source} (is another process using the port? change --web.listen-address)"
     )]
     Bind {
-        addr: SocketAddr,
+        addr: ListenAddress,
         source: std::io::Error,
     },
     #[error("the HTTP server failed: {0}")]
@@ -54,38 +54,73 @@ pub fn build_scheduler(config: &Config) -> Result<Arc<Scheduler>, AppError> {
     Ok(Arc::new(Scheduler::new(collectors, metrics)))
 }
 
-/// A configured exporter with its listening socket bound.
+/// A configured exporter with its listening sockets bound.
 pub struct App {
-    listener: TcpListener,
+    listeners: Vec<TcpListener>,
     scheduler: Arc<Scheduler>,
     state: AppState,
+    config_file: Option<Arc<WebFile>>,
+    limits: Limits,
 }
 
 impl App {
-    /// Build everything and bind `config.web.listen_address` (port 0 picks a free port).
+    /// Build everything and bind every `config.web.listen_addresses` (port 0 picks a free port).
     pub async fn build(config: &Config) -> Result<Self, AppError> {
         let scheduler = build_scheduler(config)?;
-        let listener = TcpListener::bind(config.web.listen_address)
-            .await
-            .map_err(|source| AppError::Bind {
-                addr: config.web.listen_address,
-                source,
-            })?;
+        let mut listeners = Vec::new();
+        for &addr in &config.web.listen_addresses {
+            listeners.push(crate::server::bind(addr).map_err(|source| AppError::Bind { addr, source })?);
+        }
+        let config_file = config.web.config_file.clone();
+        let tls_names = config_file
+            .as_ref()
+            .and_then(|f| f.current().tls.as_ref().map(|t| t.dns_names.clone()))
+            .unwrap_or_default();
+        let hosts: Vec<String> = tls_names.into_iter().chain(crate::server::host_name()).collect();
+        let mut urls = Vec::new();
+        for listener in &listeners {
+            let addr = listener.local_addr().map_err(AppError::Serve)?;
+            let tls = config_file.as_ref().is_some_and(|f| f.tls());
+            urls.extend(crate::server::urls(addr, tls, &hosts));
+        }
+        if let Some(file) = &config_file {
+            let gauge = scheduler.metrics().web_config_gauge()?;
+            file.observe(Box::new(move |ok| gauge.set(i64::from(ok))));
+        }
         let state = AppState {
             scheduler: scheduler.clone(),
             telemetry_path: config.web.telemetry_path.clone(),
             simulated: config.simulated,
+            urls: urls.into(),
         };
         Ok(Self {
-            listener,
+            listeners,
             scheduler,
             state,
+            config_file,
+            limits: config.web.limits,
         })
     }
 
-    /// The address the server listens on.
+    /// The address of the first listener (the one tests bind on port 0).
     pub fn local_addr(&self) -> Result<SocketAddr, AppError> {
-        self.listener.local_addr().map_err(AppError::Serve)
+        self.local_addrs()?
+            .first()
+            .copied()
+            .ok_or_else(|| AppError::Serve(std::io::Error::other("no listener")))
+    }
+
+    /// The address of every listener.
+    pub fn local_addrs(&self) -> Result<Vec<SocketAddr>, AppError> {
+        self.listeners
+            .iter()
+            .map(|l| l.local_addr().map_err(AppError::Serve))
+            .collect()
+    }
+
+    /// The URLs a person can open, one or more per listener.
+    pub fn urls(&self) -> &[String] {
+        &self.state.urls
     }
 
     /// The scheduler, for tests that want to trigger or inspect runs.
@@ -93,10 +128,14 @@ impl App {
         self.scheduler.clone()
     }
 
-    /// Serve and collect until `shutdown` is cancelled; in-flight scrapes finish first.
+    /// Serve and collect until `shutdown` is cancelled. In-flight scrapes, then the collection,
+    /// get the shutdown grace period between them; whatever is still running then is dropped.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), AppError> {
-        let addr = self.local_addr()?;
-        tracing::info!(%addr, path = %self.state.telemetry_path, "serving metrics");
+        let tls = self.config_file.as_ref().is_some_and(|f| f.tls());
+        for listener in &self.listeners {
+            let addr = listener.local_addr().map_err(AppError::Serve)?;
+            tracing::info!(%addr, tls, path = %self.state.telemetry_path, "serving metrics");
+        }
         let collection = match self.scheduler.config().mode {
             CollectorMode::Interval => Some(tokio::spawn(
                 self.scheduler.clone().run_interval(shutdown.child_token()),
@@ -108,14 +147,25 @@ impl App {
                 None
             }
         };
-        let server = axum::serve(self.listener, router(self.state))
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .await;
+        let router = crate::server::router(self.state, self.config_file.clone());
+        let tls_file = self.config_file.filter(|f| f.tls());
+        let grace = self.limits.shutdown_grace;
+        let stopping = shutdown.clone();
+        let deadline = async move {
+            stopping.cancelled().await;
+            tokio::time::Instant::now() + grace
+        };
+        let (deadline, ()) = tokio::join!(
+            deadline,
+            crate::server::serve(self.listeners, router, tls_file, self.limits, shutdown.clone())
+        );
         shutdown.cancel();
-        if let Some(collection) = collection {
-            let _ = collection.await;
+        if let Some(collection) = collection
+            && tokio::time::timeout_at(deadline, collection).await.is_err()
+        {
+            tracing::warn!("shutdown grace period over; abandoning the running collection");
         }
-        server.map_err(AppError::Serve)
+        Ok(())
     }
 }
 

@@ -25,7 +25,11 @@ fn main() -> ExitCode {
         eprintln!("partnercenter-exporter: bad configuration: --log.level: {e}");
         return ExitCode::from(EXIT_CONFIG);
     }
-    runtime.block_on(run(cli))
+    let code = runtime.block_on(run(cli));
+    // Whatever is still running on the blocking pool (a file write, an inflation for a client
+    // that went away) gets a moment, not an unbounded wait: the shutdown grace period is over.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
 }
 
 async fn run(cli: Cli) -> ExitCode {
@@ -86,9 +90,12 @@ async fn run(cli: Cli) -> ExitCode {
         Ok(app) => app,
         Err(e) => return fail(e),
     };
-    if let Ok(addr) = app.local_addr() {
-        tracing::info!(%addr, mode = ?config.collection.mode, "partnercenter-exporter started; open http://{addr}/");
-    }
+    tracing::info!(
+        urls = %app.urls().join(" "),
+        mode = ?config.collection.mode,
+        "partnercenter-exporter started; open {}",
+        app.urls().first().map_or("", String::as_str)
+    );
     match app.run(shutdown::on_signal()).await {
         Ok(()) => {
             tracing::info!("stopped");
@@ -99,6 +106,11 @@ async fn run(cli: Cli) -> ExitCode {
 }
 
 fn fail(e: app::AppError) -> ExitCode {
+    if let app::AppError::Config(e) = &e {
+        // One line, as without --demo.
+        eprintln!("partnercenter-exporter: bad configuration: {e}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
     tracing::error!(error = %e, "partnercenter-exporter failed");
     eprintln!("partnercenter-exporter: {e}");
     match e {
