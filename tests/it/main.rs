@@ -1,7 +1,10 @@
 //! One integration-test binary for the whole crate (one link step instead of one per file).
 
+mod certs;
 mod client;
 mod end_to_end;
 mod exporter;
 mod simulator;
 mod support;
+mod tls;
+mod web_config;
