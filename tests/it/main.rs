@@ -1,5 +1,6 @@
 //! One integration-test binary for the whole crate (one link step instead of one per file).
 
+mod abuse;
 mod certs;
 mod client;
 mod end_to_end;
