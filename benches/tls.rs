@@ -5,7 +5,7 @@
 //! collect from it, one serving plain HTTP and one HTTPS (`--web.config.file` with a certificate
 //! made here, and a second file with basic auth on top). The scrapes alternate between them, round
 //! after round, so that both see the same machine load. Printed per kind of scrape: the mean and
-//! the median. Results go to `docs/benchmarks.md`; not part of `cargo test`.
+//! the median; last, the plain-HTTP scrape again while 200 slowloris clients hold connections. Results go to `docs/benchmarks.md`; not part of `cargo test`.
 
 use std::time::{Duration, Instant};
 
@@ -96,7 +96,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 format!("--auth.token-url={base}/{{tenant}}/oauth2/token"),
                 "--auth.tenant-id=bench-partner".to_owned(),
                 "--auth.client-id=bench-app".to_owned(),
-                format!("--auth.client-secret-file={}", dir.path().join("secret").display()),
+                format!(
+                    "--auth.client-secret-file={}",
+                    dir.path().join("secret").display()
+                ),
                 format!("--auth.refresh-token-file={}", refresh.display()),
                 "--collector.interval=24h".to_owned(),
             ];
@@ -107,12 +110,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let app = App::build(&config).await?;
             let started = Instant::now();
             app.scheduler().run_once().await;
-            println!("exporter {i}: collected in {:.1} s", started.elapsed().as_secs_f64());
+            println!(
+                "exporter {i}: collected in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
             apps.push(app);
         }
         let urls: Vec<String> = apps.iter().map(|a| format!("{}metrics", a.urls()[0])).collect();
         let shutdown = tokio_util::sync::CancellationToken::new();
-        let servers: Vec<_> = apps.into_iter().map(|a| tokio::spawn(a.run(shutdown.clone()))).collect();
+        let servers: Vec<_> = apps
+            .into_iter()
+            .map(|a| tokio::spawn(a.run(shutdown.clone())))
+            .collect();
 
         let root = reqwest::Certificate::from_pem(ca.pem().as_bytes())?;
         let tls_client = |reuse: bool| {
@@ -120,7 +129,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .use_rustls_tls()
                 .tls_built_in_root_certs(false)
                 .add_root_certificate(root.clone());
-            let builder = if reuse { builder } else { builder.pool_max_idle_per_host(0) };
+            let builder = if reuse {
+                builder
+            } else {
+                builder.pool_max_idle_per_host(0)
+            };
             builder.build()
         };
         let plain_new = reqwest::Client::builder().pool_max_idle_per_host(0).build()?;
@@ -128,12 +141,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (tls_new, tls_reused) = (tls_client(false)?, tls_client(true)?);
         let kinds: Vec<(&'static str, &reqwest::Client, &str, &str, bool)> = vec![
             ("gzip  HTTP,  new connection", &plain_new, &urls[0], "gzip", false),
-            ("gzip  HTTPS, new connection (TLS handshake)", &tls_new, &urls[1], "gzip", false),
-            ("gzip  HTTPS + basic auth, new connection", &tls_new, &urls[2], "gzip", true),
+            (
+                "gzip  HTTPS, new connection (TLS handshake)",
+                &tls_new,
+                &urls[1],
+                "gzip",
+                false,
+            ),
+            (
+                "gzip  HTTPS + basic auth, new connection",
+                &tls_new,
+                &urls[2],
+                "gzip",
+                true,
+            ),
             ("gzip  HTTP,  keep-alive", &plain_reused, &urls[0], "gzip", false),
             ("gzip  HTTPS, keep-alive", &tls_reused, &urls[1], "gzip", false),
-            ("plain HTTP,  keep-alive", &plain_reused, &urls[0], "identity", false),
-            ("plain HTTPS, keep-alive", &tls_reused, &urls[1], "identity", false),
+            (
+                "plain HTTP,  keep-alive",
+                &plain_reused,
+                &urls[0],
+                "identity",
+                false,
+            ),
+            (
+                "plain HTTPS, keep-alive",
+                &tls_reused,
+                &urls[1],
+                "identity",
+                false,
+            ),
         ];
         let mut series: Vec<Series> = kinds
             .iter()
@@ -165,6 +202,56 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for s in &mut series {
             s.report();
         }
+
+        // The same gzip scrape while 200 slowloris clients trickle request heads at the exporter
+        // (one byte every 100 ms each), until the header timeout closes them.
+        let target = urls[0]
+            .trim_start_matches("http://")
+            .trim_end_matches("/metrics")
+            .to_owned();
+        let stop = tokio_util::sync::CancellationToken::new();
+        let mut slow = Vec::new();
+        for _ in 0..200 {
+            let (target, stop) = (target.clone(), stop.clone());
+            slow.push(tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                let Ok(mut tcp) = tokio::net::TcpStream::connect(target).await else {
+                    return;
+                };
+                for byte in b"GET /metrics HTTP/1.1\r\nHost: x\r\n".iter().cycle() {
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        () = tokio::time::sleep(Duration::from_millis(100)) => {}
+                    }
+                    if tcp.write_all(&[*byte]).await.is_err() {
+                        return;
+                    }
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut under_abuse = Series {
+            label: "gzip  HTTP,  new connection, 200 slowloris",
+            times: Vec::new(),
+            bytes: 0,
+        };
+        for _ in 0..ROUNDS {
+            let started = Instant::now();
+            let body = plain_new
+                .get(&urls[0])
+                .header("Accept-Encoding", "gzip")
+                .send()
+                .await?
+                .bytes()
+                .await?;
+            under_abuse.times.push(started.elapsed());
+            under_abuse.bytes = body.len();
+        }
+        stop.cancel();
+        for task in slow {
+            let _ = task.await;
+        }
+        under_abuse.report();
 
         shutdown.cancel();
         let _ = simulator.kill();

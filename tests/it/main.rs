@@ -5,6 +5,7 @@ mod certs;
 mod client;
 mod end_to_end;
 mod exporter;
+mod listen;
 mod simulator;
 mod support;
 mod tls;
