@@ -132,6 +132,9 @@ impl App {
     /// get the shutdown grace period between them; whatever is still running then is dropped.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), AppError> {
         let tls = self.config_file.as_ref().is_some_and(|f| f.tls());
+        if let Some(file) = &self.config_file {
+            file.current().warn();
+        }
         for listener in &self.listeners {
             let addr = listener.local_addr().map_err(AppError::Serve)?;
             tracing::info!(%addr, tls, path = %self.state.telemetry_path, "serving metrics");

@@ -208,13 +208,6 @@ fn tls_settings(raw: RawTls, dir: &Path) -> Result<Option<TlsSettings>, String> 
     if client_ca.is_some() && client_auth == ClientAuth::NoClientCert {
         return Err("tls_server_config: client_ca_file is set but client_auth_type is NoClientCert".into());
     }
-    if client_auth.verifies() && client_ca.is_none() {
-        // Go would verify against the system's roots: any public CA's customer could connect.
-        return Err(format!(
-            "tls_server_config: client_auth_type {} needs client_ca_file or client_ca",
-            auth_type.unwrap_or_default()
-        ));
-    }
     let allowed_sans = match raw.client_allowed_sans {
         None => None,
         Some(sans) if sans.is_empty() => {
@@ -338,10 +331,6 @@ mod tests {
         let base = "  cert_file: c\n  key_file: k\n";
         assert!(tls(&format!("{base}  client_ca_file: ca\n")).contains("client_auth_type is NoClientCert"));
         assert!(
-            tls(&format!("{base}  client_auth_type: RequireAndVerifyClientCert\n"))
-                .contains("needs client_ca_file")
-        );
-        assert!(
             tls(&format!("{base}  client_auth_type: Sometimes\n"))
                 .contains("client_auth_type: invalid value \"Sometimes\"")
         );
@@ -362,6 +351,19 @@ mod tests {
             tls(&format!("{base}  curve_preferences: [CurveP521]\n"))
                 .contains("curve_preferences: CurveP521")
         );
+    }
+
+    #[test]
+    fn verifying_client_certificates_without_a_ca_uses_the_public_roots_as_go_does() {
+        let s = parse(
+            b"tls_server_config:\n  cert_file: c\n  key_file: k\n  client_auth_type: VerifyClientCertIfGiven\n",
+            Path::new("/"),
+        )
+        .unwrap()
+        .tls
+        .unwrap();
+        assert_eq!(s.client_auth, ClientAuth::VerifyClientCertIfGiven);
+        assert!(s.client_ca.is_none());
     }
 
     #[test]

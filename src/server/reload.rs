@@ -9,6 +9,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use super::file::{WebFileSettings, parse};
 use super::tls::{BuiltTls, Material, build};
 
+impl Active {
+    /// Log what the operator should know about this configuration (at start and after a reload).
+    pub fn warn(&self) {
+        if let Some(warning) = self.tls.as_ref().and_then(|t| t.warning.as_deref()) {
+            tracing::warn!("{warning}");
+        }
+    }
+}
+
 /// A web config file that cannot be used: the file and the problem, on one line.
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {message}", path.display())]
@@ -128,6 +137,7 @@ impl WebFile {
             Ok(false) => true,
             Ok(true) => {
                 tracing::info!(file = %self.path.display(), "web config file reloaded");
+                state.active.warn();
                 true
             }
             Err(message) => {

@@ -184,6 +184,8 @@ impl Material {
 pub struct BuiltTls {
     pub config: Arc<ServerConfig>,
     pub dns_names: Vec<String>,
+    /// Something the operator should know about this configuration, logged when it takes effect.
+    pub warning: Option<String>,
 }
 
 fn certificates(source: &PemSource, bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
@@ -248,9 +250,16 @@ pub fn build(settings: &TlsSettings, material: &Material) -> Result<BuiltTls, St
         .with_cert_resolver(Arc::new(SingleCertAndKey::from(certified)));
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     config.ignore_client_order = settings.prefer_server_order;
+    let warning = (settings.client_auth.verifies() && settings.client_ca.is_none()).then(|| {
+        format!(
+            "client_auth_type {:?} without client_ca_file: client certificates are verified against the public CAs (Mozilla's roots), so any publicly issued client certificate passes; set client_ca_file to allow only your own",
+            settings.client_auth
+        )
+    });
     Ok(BuiltTls {
         config: Arc::new(config),
         dns_names: dns,
+        warning,
     })
 }
 
@@ -266,6 +275,10 @@ fn client_verifier(
                 .add(cert)
                 .map_err(|e| format!("{}: not a CA certificate: {e}", source.describe()))?;
         }
+    } else if settings.client_auth.verifies() {
+        // As Go, which verifies against the system's roots when no CA is configured; the warning
+        // is `BuiltTls::warning`.
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     }
     let verifier: Arc<dyn ClientCertVerifier> = match settings.client_auth {
         ClientAuth::NoClientCert => WebPkiClientVerifier::no_client_auth(),

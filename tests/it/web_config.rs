@@ -126,3 +126,26 @@ fn a_bad_listen_address_in_the_environment_list_is_named() {
         "{stderr}"
     );
 }
+
+#[test]
+fn exporter_toolkit_example_files_load_unchanged() {
+    let ca = Ca::new("test CA");
+    let web = WebDir::new();
+    web.server_pair(&ca.server());
+    // docs/web-config.yml of prometheus/exporter-toolkit, and the shapes of its valid test data.
+    let examples = [
+        "# TLS and basic authentication configuration example.\ntls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n\nbasic_auth_users:\n  alice: $2y$10$mDwo.lAisC94iLAyP81MCesa29IzH37oigHC/42V2pdJlUprsJPze\n  bob: $2y$10$hLqFl9jSjoAAy95Z/zw8Ye8wkdMBM8c5Bn1ptYqP/AXyV0.oy0S8m\n\nrate_limit:\n  interval: \"1s\"\n  burst: 20\n",
+        "tls_server_config:\n  cert_file: \"server.crt\"\n  key_file: \"server.key\"\n  client_auth_type: \"VerifyClientCertIfGiven\"\n",
+        "tls_server_config:\n  cert_file: \"server.crt\"\n  key_file: \"server.key\"\n  client_auth_type: \"VerifyClientCertIfGiven\"\n  cipher_suites:\n  - TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\n  - TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\n  prefer_server_cipher_suites: false\n  curve_preferences:\n  - X25519\n  - CurveP256\n",
+        "http_server_config:\n  http2: false\n  headers:\n    Content-Security-Policy: default-src 'self'\n    X-Frame-Options: deny\n    X-Content-Type-Options: nosniff\n    Strict-Transport-Security: max-age=31536000; includeSubDomains\n    X-XSS-Protection: 1; mode=block\n",
+        "",
+    ];
+    for yaml in examples {
+        let output = binary().arg(web.config(yaml)).output().expect("runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        // The web flags are checked first: the next complaint is the missing credentials.
+        assert!(!stderr.contains("--web.config.file"), "{yaml}\n{stderr}");
+        assert!(stderr.contains("--auth.tenant-id"), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
+}
