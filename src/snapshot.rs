@@ -1,7 +1,7 @@
 //! The snapshot: what the exporter currently knows, per collector — its last run, its last good
-//! data (already encoded), and when that data was collected. A new snapshot is built off to the side
-//! after every run and published in one atomic swap, so a scrape sees the old one or the new one,
-//! never a mix, and never waits.
+//! data (already encoded), and when that data was collected. A new snapshot is built off to the
+//! side whenever a collector finishes (only that collector's part changes) and published in one
+//! atomic swap, so a scrape sees the old part or the new one, never a mix, and never waits.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +31,8 @@ pub struct CollectorState {
     pub last_success: Option<DateTime<Utc>>,
     /// The last good data; kept when later runs fail, until it is older than `--collector.max-age`.
     pub data: Option<Arc<RenderedData>>,
+    /// The data was loaded from `--storage.path` and no run has produced newer data yet.
+    pub restored: bool,
 }
 
 impl CollectorState {
@@ -54,7 +56,7 @@ impl CollectorState {
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub collectors: Vec<CollectorState>,
-    /// When the last run (of any outcome) finished.
+    /// When a collector's part last changed.
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -69,6 +71,7 @@ impl Snapshot {
                     last_run: None,
                     last_success: None,
                     data: None,
+                    restored: false,
                 })
                 .collect(),
             updated_at: None,
@@ -100,6 +103,7 @@ mod tests {
             last_run: None,
             last_success: Some(collected),
             data: Some(Arc::new(render(&Dataset::Usage(vec![])))),
+            restored: false,
         };
         let max_age = Duration::from_secs(3600);
         assert!(

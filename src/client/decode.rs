@@ -26,9 +26,19 @@ pub(crate) fn snippet(bytes: &[u8]) -> String {
     text
 }
 
-/// Parses a JSON body after stripping a BOM.
+/// Parses a JSON body after stripping a BOM. A key that appears twice in one object (which
+/// serde's derived structs refuse as a "duplicate field", failing the whole page) takes its last
+/// value, as JavaScript's `JSON.parse` does: on that error the body is parsed again through
+/// `serde_json::Value`, whose maps keep the last value. Only such pages pay for the second parse.
 pub(crate) fn from_body<T: de::DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_json::Error> {
-    serde_json::from_slice(strip_bom(bytes))
+    let bytes = strip_bom(bytes);
+    match serde_json::from_slice(bytes) {
+        Err(e) if e.is_data() && e.to_string().starts_with("duplicate field") => {
+            let value: serde_json::Value = serde_json::from_slice(bytes)?;
+            serde_json::from_value(value)
+        }
+        other => other,
+    }
 }
 
 /// A GUID as the rest of the crate compares it: trimmed and lower-case.

@@ -5,8 +5,7 @@
 //! Partner Center's documented examples disagree with themselves (reference §4.1, §9), so every
 //! decoder here accepts the variants seen so far:
 //! - a leading UTF-8 BOM (stripped before parsing, success and error bodies alike);
-//! - envelopes `{"Value"|"value": [...], "@nextLink"|"nextLink": ..., "TotalCount"|"totalCount": n}`
-//!   and the legacy `{"totalCount": n, "items": [...], "links": {...}}`;
+//! - the envelopes of `page`;
 //! - `licensesActive` and the example's `licenseActive`;
 //! - counts as JSON numbers or numeric strings (`"63"`);
 //! - timestamps with an offset, with `Z`, or without any (then UTC, as the resource docs say);
@@ -17,81 +16,10 @@
 //! it has no data for, which for a licence count means none.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
-use super::decode::{count, guid, opt_text, text, timestamp};
+use super::decode::{count, guid, text, timestamp};
 use crate::model::{Customer, DeploymentRow, PartnerDeploymentRow, PartnerUsageRow, UsageRow};
-
-/// Present list: `null` → empty. Absence is told apart by `#[serde(default)]` giving `None`.
-fn present_list<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Ok(Some(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default()))
-}
-
-// ----- envelopes -----
-
-/// One page of any Partner Center collection: the commercial `{"Value", "@nextLink",
-/// "TotalCount"}` shape and the legacy `{"totalCount", "items", "links"}` shape alike.
-#[derive(Deserialize)]
-#[serde(bound(deserialize = "T: Deserialize<'de>"))]
-pub(crate) struct Page<T> {
-    /// `None` when the body has none of the item keys: a 200 without rows in a known place is
-    /// an error, not an empty listing.
-    #[serde(
-        rename = "Value",
-        alias = "value",
-        alias = "items",
-        alias = "Items",
-        default,
-        deserialize_with = "present_list"
-    )]
-    pub items: Option<Vec<T>>,
-    #[serde(
-        rename = "@nextLink",
-        alias = "nextLink",
-        alias = "@odata.nextLink",
-        default,
-        deserialize_with = "opt_text"
-    )]
-    pub next_link: Option<String>,
-    #[serde(
-        rename = "TotalCount",
-        alias = "totalCount",
-        default,
-        deserialize_with = "count"
-    )]
-    pub total_count: Option<f64>,
-    #[serde(default, alias = "Links")]
-    pub links: Option<Links>,
-}
-
-/// `links` of a legacy collection; only `next` matters for paging.
-#[derive(Deserialize, Default)]
-pub(crate) struct Links {
-    #[serde(default, alias = "Next")]
-    pub next: Option<Link>,
-}
-
-/// A link of a legacy collection: a URI relative to `{base}/v1` plus headers to send with it.
-#[derive(Deserialize)]
-pub(crate) struct Link {
-    #[serde(default, alias = "URI", alias = "Uri", deserialize_with = "text")]
-    pub uri: String,
-    #[serde(default, alias = "Headers")]
-    pub headers: Option<Vec<KeyValue>>,
-}
-
-/// A header of a [`Link`] (carries `MS-ContinuationToken`).
-#[derive(Deserialize)]
-pub(crate) struct KeyValue {
-    #[serde(default, alias = "Key", deserialize_with = "text")]
-    pub key: String,
-    #[serde(default, alias = "Value", deserialize_with = "text")]
-    pub value: String,
-}
 
 // ----- rows -----
 
@@ -117,18 +45,36 @@ pub(crate) struct UsageWire {
     service_name: String,
     #[serde(default, deserialize_with = "text")]
     channel: String,
-    /// The usage example spells it `licenseActive`; the field table `licensesActive`.
-    #[serde(default, alias = "licenseActive", deserialize_with = "count")]
+    /// The usage example spells it `licenseActive`; the field table `licensesActive`. Separate
+    /// fields rather than a serde alias, so that a row carrying both is not a "duplicate field"
+    /// error failing the whole page: the field table's spelling wins (see `active`).
+    #[serde(default, deserialize_with = "count")]
     licenses_active: Option<f64>,
-    #[serde(default, alias = "licenseQualified", deserialize_with = "count")]
+    #[serde(default, rename = "licenseActive", deserialize_with = "count")]
+    license_active: Option<f64>,
+    #[serde(default, deserialize_with = "count")]
     licenses_qualified: Option<f64>,
+    #[serde(default, rename = "licenseQualified", deserialize_with = "count")]
+    license_qualified: Option<f64>,
     #[serde(default, deserialize_with = "timestamp")]
     processed_date_time: Option<DateTime<Utc>>,
 }
 
 impl UsageWire {
+    /// `licensesActive` (the documented field table's spelling) when present, else the usage
+    /// example's `licenseActive`; absent or null → 0.
+    fn active(&self) -> f64 {
+        self.licenses_active.or(self.license_active).unwrap_or(0.0)
+    }
+
+    /// Like [`UsageWire::active`], for `licensesQualified` / `licenseQualified`.
+    fn qualified(&self) -> f64 {
+        self.licenses_qualified.or(self.license_qualified).unwrap_or(0.0)
+    }
+
     /// A row of `GET {usage_path}`.
     pub(crate) fn into_commercial(self) -> UsageRow {
+        let (licenses_active, licenses_qualified) = (self.active(), self.qualified());
         UsageRow {
             customer_tenant_id: guid(&self.customer_tenant_id),
             customer_name: self.customer_name,
@@ -138,8 +84,8 @@ impl UsageWire {
             workload_name: self.workload_name,
             service_code: self.service_code,
             channel: self.channel,
-            licenses_active: self.licenses_active.unwrap_or(0.0),
-            licenses_qualified: self.licenses_qualified.unwrap_or(0.0),
+            licenses_active,
+            licenses_qualified,
             processed_at: self.processed_date_time,
         }
     }
@@ -147,6 +93,7 @@ impl UsageWire {
     /// A row of `GET /v1/customers/{id}/analytics/licenses/usage`: the legacy rows carry no
     /// customer id or product id, and their `serviceName` holds a code (`o365`).
     pub(crate) fn into_legacy(self, customer_id: &str) -> UsageRow {
+        let (licenses_active, licenses_qualified) = (self.active(), self.qualified());
         UsageRow {
             customer_tenant_id: guid(customer_id),
             customer_name: self.customer_name,
@@ -156,8 +103,8 @@ impl UsageWire {
             workload_name: self.workload_name,
             service_code: code_or_name(self.service_code, self.service_name),
             channel: self.channel,
-            licenses_active: self.licenses_active.unwrap_or(0.0),
-            licenses_qualified: self.licenses_qualified.unwrap_or(0.0),
+            licenses_active,
+            licenses_qualified,
             processed_at: self.processed_date_time,
         }
     }
@@ -181,10 +128,15 @@ pub(crate) struct DeploymentWire {
     service_name: String,
     #[serde(default, deserialize_with = "text")]
     channel: String,
-    #[serde(default, alias = "licenseDeployed", deserialize_with = "count")]
+    /// Both spellings kept apart, as for usage: `licensesDeployed` wins over `licenseDeployed`.
+    #[serde(default, deserialize_with = "count")]
     licenses_deployed: Option<f64>,
-    #[serde(default, alias = "licenseSold", deserialize_with = "count")]
+    #[serde(default, rename = "licenseDeployed", deserialize_with = "count")]
+    license_deployed: Option<f64>,
+    #[serde(default, deserialize_with = "count")]
     licenses_sold: Option<f64>,
+    #[serde(default, rename = "licenseSold", deserialize_with = "count")]
+    license_sold: Option<f64>,
     #[serde(default, deserialize_with = "timestamp")]
     processed_date_time: Option<DateTime<Utc>>,
 }
@@ -199,8 +151,8 @@ impl DeploymentWire {
             product_name: self.product_name,
             service_code: self.service_code,
             channel: self.channel,
-            licenses_deployed: self.licenses_deployed.unwrap_or(0.0),
-            licenses_sold: self.licenses_sold.unwrap_or(0.0),
+            licenses_deployed: self.licenses_deployed.or(self.license_deployed).unwrap_or(0.0),
+            licenses_sold: self.licenses_sold.or(self.license_sold).unwrap_or(0.0),
             processed_at: self.processed_date_time,
         }
     }
@@ -214,8 +166,8 @@ impl DeploymentWire {
             product_name: self.product_name,
             service_code: code_or_name(self.service_code, self.service_name),
             channel: self.channel,
-            licenses_deployed: self.licenses_deployed.unwrap_or(0.0),
-            licenses_sold: self.licenses_sold.unwrap_or(0.0),
+            licenses_deployed: self.licenses_deployed.or(self.license_deployed).unwrap_or(0.0),
+            licenses_sold: self.licenses_sold.or(self.license_sold).unwrap_or(0.0),
             processed_at: self.processed_date_time,
         }
     }
@@ -336,70 +288,52 @@ fn code_or_name(code: String, name: String) -> String {
 mod tests {
     use super::*;
     use crate::client::decode::from_body;
+    use crate::client::page::Page;
 
     fn usage_page(json: &str) -> Page<UsageWire> {
         from_body(json.as_bytes()).expect("page decodes")
     }
 
     #[test]
-    fn a_leading_bom_is_stripped_before_parsing() {
-        let body = b"\xEF\xBB\xBF{\"value\": [], \"@nextLink\": null}";
-        let page: Page<UsageWire> = from_body(body).unwrap();
-        assert_eq!(page.items.map(|i| i.len()), Some(0));
-        assert!(page.next_link.is_none());
+    fn a_row_with_both_spellings_of_a_count_takes_the_field_tables_spelling() {
+        let page =
+            usage_page(r#"{"Value": [{"licenseActive": 3, "licensesActive": 5, "licenseQualified": 9}]}"#);
+        let row = page.rows().unwrap().remove(0).into_commercial();
+        assert_eq!((row.licenses_active, row.licenses_qualified), (5.0, 9.0));
+        let page: Page<DeploymentWire> =
+            from_body(br#"{"Value": [{"licenseSold": 1, "licensesSold": 2, "licenseDeployed": 1}]}"#)
+                .unwrap();
+        let row = page.rows().unwrap().remove(0).into_commercial();
+        assert_eq!((row.licenses_sold, row.licenses_deployed), (2.0, 1.0));
     }
 
     #[test]
-    fn value_lower_and_upper_case_and_legacy_items_are_all_envelopes() {
-        for key in ["Value", "value", "items"] {
-            let page = usage_page(&format!(r#"{{"{key}": [{{"licensesActive": 1}}]}}"#));
-            assert_eq!(page.items.unwrap().len(), 1, "{key}");
-        }
-    }
-
-    #[test]
-    fn next_link_total_count_spellings_are_accepted() {
-        let a = usage_page(r#"{"Value": [], "@nextLink": "license?top=1&skip=1", "TotalCount": 3}"#);
-        let b = usage_page(r#"{"value": [], "nextLink": "x", "totalCount": "3"}"#);
-        assert_eq!(a.next_link.as_deref(), Some("license?top=1&skip=1"));
-        assert_eq!(b.next_link.as_deref(), Some("x"));
-        assert_eq!(a.total_count, Some(3.0));
-        assert_eq!(b.total_count, Some(3.0));
-    }
-
-    #[test]
-    fn an_empty_next_link_means_no_next_page() {
-        assert!(
-            usage_page(r#"{"Value": [], "@nextLink": ""}"#)
-                .next_link
-                .is_none()
+    fn a_row_with_a_repeated_key_takes_its_last_value() {
+        let page = usage_page(
+            r#"{"Value": [{"customerName": "first", "customerName": "last", "licensesActive": 1}]}"#,
         );
-    }
-
-    #[test]
-    fn a_body_without_any_item_key_is_told_apart_from_an_empty_list() {
-        assert!(usage_page(r#"{"TotalCount": 0}"#).items.is_none());
-        assert_eq!(usage_page(r#"{"Value": null}"#).items.map(|i| i.len()), Some(0));
+        let row = page.rows().unwrap().remove(0).into_commercial();
+        assert_eq!(row.customer_name, "last");
     }
 
     #[test]
     fn license_active_without_s_is_read_as_licenses_active() {
         let page = usage_page(r#"{"Value": [{"licenseActive": 4, "licensesQualified": 5}]}"#);
-        let row = page.items.unwrap().remove(0).into_commercial();
+        let row = page.rows().unwrap().remove(0).into_commercial();
         assert_eq!((row.licenses_active, row.licenses_qualified), (4.0, 5.0));
     }
 
     #[test]
     fn counts_sent_as_strings_are_numbers() {
         let page = usage_page(r#"{"Value": [{"licensesActive": "63", "licensesQualified": " 7.5 "}]}"#);
-        let row = page.items.unwrap().remove(0).into_commercial();
+        let row = page.rows().unwrap().remove(0).into_commercial();
         assert_eq!((row.licenses_active, row.licenses_qualified), (63.0, 7.5));
     }
 
     #[test]
     fn null_absent_and_empty_counts_become_zero() {
         let page = usage_page(r#"{"Value": [{"licensesActive": null, "licensesQualified": ""}, {}]}"#);
-        for wire in page.items.unwrap() {
+        for wire in page.rows().unwrap() {
             let row = wire.into_commercial();
             assert_eq!((row.licenses_active, row.licenses_qualified), (0.0, 0.0));
         }
@@ -417,7 +351,7 @@ mod tests {
     fn null_strings_and_numeric_names_and_unknown_fields_are_tolerated() {
         let page =
             usage_page(r#"{"Value": [{"customerName": null, "workloadName": 12, "newField": {"a": [1]}}]}"#);
-        let row = page.items.unwrap().remove(0).into_commercial();
+        let row = page.rows().unwrap().remove(0).into_commercial();
         assert_eq!(row.customer_name, "");
         assert_eq!(row.workload_name, "12");
     }
@@ -427,7 +361,7 @@ mod tests {
         let page = usage_page(
             r#"{"Value": [{"customerTenantId": "0112A436-B14E-4888-967B-CA4BB2CF1234", "productId": "6FD2C87F-B296-42F0-B197-1E91E994B900"}]}"#,
         );
-        let row = page.items.unwrap().remove(0).into_commercial();
+        let row = page.rows().unwrap().remove(0).into_commercial();
         assert_eq!(row.customer_tenant_id, "0112a436-b14e-4888-967b-ca4bb2cf1234");
         assert_eq!(row.product_id, "6fd2c87f-b296-42f0-b197-1e91e994b900");
     }
@@ -435,14 +369,17 @@ mod tests {
     #[test]
     fn an_unparseable_timestamp_leaves_processed_at_empty_instead_of_failing() {
         let page = usage_page(r#"{"Value": [{"processedDateTime": "14/10/2018"}]}"#);
-        assert_eq!(page.items.unwrap().remove(0).into_commercial().processed_at, None);
+        assert_eq!(
+            page.rows().unwrap().remove(0).into_commercial().processed_at,
+            None
+        );
     }
 
     #[test]
     fn legacy_rows_take_the_requested_customer_id_and_the_service_name_as_code() {
         let page = usage_page(r#"{"items": [{"serviceName": "o365", "workloadName": "Exchange"}]}"#);
         let row = page
-            .items
+            .rows()
             .unwrap()
             .remove(0)
             .into_legacy("4D3CF487-70F4-4E1E-9FF1-B2BFCE8D9F04");
@@ -457,7 +394,7 @@ mod tests {
         let page = usage_page(
             r#"{"items": [{"serviceCode": "O365", "serviceName": "Microsoft 365", "workloadCode": "EXO"}]}"#,
         );
-        let row = page.items.unwrap().remove(0).into_legacy("x");
+        let row = page.rows().unwrap().remove(0).into_legacy("x");
         assert_eq!(
             (row.service_code.as_str(), row.workload_code.as_str()),
             ("O365", "EXO")
@@ -471,7 +408,7 @@ mod tests {
         )
         .unwrap();
         let customers: Vec<_> = page
-            .items
+            .rows()
             .unwrap()
             .into_iter()
             .filter_map(CustomerWire::into_customer)
@@ -480,20 +417,5 @@ mod tests {
         assert_eq!(customers[0].tenant_id, "ab");
         assert_eq!(customers[1].tenant_id, "d");
         assert_eq!(customers[1].company_name, "D Ltd");
-    }
-
-    #[test]
-    fn customer_links_carry_the_continuation_headers() {
-        let page: Page<CustomerWire> = from_body(
-            br#"{"items": [], "links": {"next": {"uri": "/customers?size=2&seekOperation=Next", "method": "GET", "headers": [{"key": "MS-ContinuationToken", "value": "AQAAAA=="}]}}}"#,
-        )
-        .unwrap();
-        let next = page.links.unwrap().next.unwrap();
-        assert_eq!(next.uri, "/customers?size=2&seekOperation=Next");
-        let headers = next.headers.unwrap();
-        assert_eq!(
-            (headers[0].key.as_str(), headers[0].value.as_str()),
-            ("MS-ContinuationToken", "AQAAAA==")
-        );
     }
 }

@@ -68,8 +68,8 @@ pub struct WebArgs {
         help_heading = "Web"
     )]
     pub web_max_connections: usize,
-    /// On SIGTERM or SIGINT, how long in-flight responses and a running collection may take
-    /// before the exporter closes them and exits.
+    /// On SIGTERM or SIGINT, how long in-flight responses may take before the exporter closes
+    /// them and exits.
     #[arg(
         long = "web.shutdown-grace-period",
         env = "PARTNERCENTER_WEB_SHUTDOWN_GRACE_PERIOD",

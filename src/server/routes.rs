@@ -134,6 +134,7 @@ async fn healthy() -> &'static str {
     "OK\n"
 }
 
+/// 200 once any collector has data, from a run or from `--storage.path`.
 async fn ready(State(state): State<AppState>) -> Response {
     if state.scheduler.snapshot().has_data() {
         (StatusCode::OK, "ready\n").into_response()
@@ -180,6 +181,7 @@ async fn landing(State(state): State<AppState>) -> Html<String> {
     let mut rows = String::new();
     for c in &snapshot.collectors {
         let (state_text, class) = match &c.last_run {
+            None if c.restored => ("restored from --storage.path, first run pending", "pending"),
             None => ("not run yet", "pending"),
             Some(run) if run.error.is_none() => ("ok", "ok"),
             Some(_) => ("failing", "failing"),
@@ -222,7 +224,7 @@ async fn landing(State(state): State<AppState>) -> Html<String> {
 {rows}</table>
 </body></html>
 ",
-        version = env!("CARGO_PKG_VERSION"),
+        version = crate::metrics::build::LONG_VERSION,
         mode = html_escape(&mode),
         urls = html_escape(&state.urls.join(", ")),
         max_age = humantime::format_duration(config.max_age),

@@ -88,7 +88,12 @@ async fn slow_and_idle_connections_are_closed_after_the_header_timeout_while_scr
         .await
         .expect("idle is cut")
         .unwrap();
-    assert!(idle_for >= limit, "idle connection closed after {idle_for:?}");
+    // The server's clock starts as it finishes the response, a moment before the client has
+    // read it: allow that moment.
+    assert!(
+        idle_for >= limit - Duration::from_millis(500),
+        "idle connection closed after {idle_for:?}"
+    );
     running.stop().await;
 }
 
@@ -153,15 +158,26 @@ fn demo_flags(port: u16) -> Vec<String> {
     ]
 }
 
+/// Wait until every default collector has succeeded once (each is published as it finishes, so
+/// readiness alone may come with part of the data).
 async fn wait_ready_at(port: u16) {
-    let url = format!("http://127.0.0.1:{port}/-/ready");
-    for _ in 0..1200 {
-        if reqwest::get(&url).await.is_ok_and(|r| r.status() == 200) {
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    for _ in 0..600 {
+        if let Ok(response) = reqwest::Client::new()
+            .get(&url)
+            .header("Accept-Encoding", "identity")
+            .send()
+            .await
+            && let Ok(text) = response.text().await
+            && ["usage", "deployment", "partner-deployment"]
+                .iter()
+                .all(|c| text.contains(&format!("partnercenter_collector_success{{collector=\"{c}\"}} 1")))
+        {
             return;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("never became ready");
+    panic!("never collected");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,9 +2,11 @@
 
 mod abuse;
 mod certs;
+mod cli;
 mod client;
 mod end_to_end;
 mod exporter;
+mod faults;
 mod listen;
 mod simulator;
 mod support;
