@@ -19,7 +19,33 @@ use crate::model::{DeploymentRow, PartnerDeploymentRow, PartnerUsageRow, UsageRo
 
 mod commerce;
 
-pub use commerce::{Derived, render_derived};
+pub use commerce::Derived;
+
+impl commerce::Out for Sink {
+    fn header(&mut self, name: &str, help: &str) {
+        let _ = writeln!(self.buf, "# HELP {name} {help} {CACHED_NOTE}");
+        let _ = writeln!(self.buf, "# TYPE {name} gauge");
+    }
+    fn series(&mut self, name: &str, label_names: &[&str], label_values: &[&str], value: f64) {
+        write_series(&mut self.buf, name, label_names, label_values, value);
+        self.maybe_flush();
+    }
+}
+
+/// Encode what the exporter derives from the commercial collectors (unused licences, prices,
+/// customer names) once.
+pub fn render_derived(derived: &Derived<'_>) -> RenderedData {
+    let mut out = Sink::new();
+    let series = commerce::derived(&mut out, derived);
+    let (text_len, gzip) = out.finish();
+    RenderedData {
+        series,
+        rows: derived.unused.len() + derived.prices.len(),
+        processed_at: None,
+        text_len,
+        gzip,
+    }
+}
 
 /// A collector's data, encoded once and kept compressed: the gzip member served as is to
 /// scrapers that accept gzip (Prometheus always does), and inflated for the others.

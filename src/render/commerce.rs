@@ -5,10 +5,30 @@
 //! queries join in. A family whose rows all lack a value (no subscription has a cancellation
 //! window, say) is left out whole, header included.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use super::{CACHED_NOTE, RenderedData, Sink, dedup, write_series};
 use crate::model::{PriceRow, SkuAccess, SubscribedSkuRow, SubscribedSkus, SubscriptionRow, UnusedRow};
+
+/// Where the series go: the exposition writer of `render`, which adds the note that the values
+/// are cached to every HELP text.
+pub(super) trait Out {
+    /// The `# HELP` and `# TYPE … gauge` lines of a family.
+    fn header(&mut self, name: &str, help: &str);
+    /// One series.
+    fn series(&mut self, name: &str, label_names: &[&str], label_values: &[&str], value: f64);
+}
+
+/// Rows reduced to unique label sets (the later row wins) and sorted by them.
+fn unique<'r, R, const N: usize>(
+    rows: &'r [R],
+    key: impl Fn(&'r R) -> [&'r str; N],
+) -> Vec<([&'r str; N], &'r R)> {
+    let mut by_key: BTreeMap<[&'r str; N], &'r R> = BTreeMap::new();
+    for row in rows {
+        by_key.insert(key(row), row);
+    }
+    by_key.into_iter().collect()
+}
 
 /// A family with a value per row that may be absent.
 struct Family<R> {
@@ -20,7 +40,7 @@ struct Family<R> {
 /// Write each family's series for `rows` (already unique and sorted), with their headers; a
 /// family without any value writes nothing.
 fn write_families<R, const N: usize>(
-    out: &mut Sink,
+    out: &mut dyn Out,
     rows: &[([&str; N], &R)],
     label_names: &[&str; N],
     families: &[Family<R>],
@@ -34,17 +54,10 @@ fn write_families<R, const N: usize>(
             };
             if !header {
                 header = true;
-                let _ = std::fmt::Write::write_fmt(
-                    &mut out.buf,
-                    format_args!(
-                        "# HELP {} {} {CACHED_NOTE}\n# TYPE {} gauge\n",
-                        family.name, family.help, family.name
-                    ),
-                );
+                out.header(family.name, family.help);
             }
-            write_series(&mut out.buf, family.name, label_names, labels, value);
+            out.series(family.name, label_names, labels, value);
             series += 1;
-            out.maybe_flush();
         }
     }
     series
@@ -73,12 +86,10 @@ const LICENCE_LABELS: [&str; 4] = ["customer_tenant_id", "subscription_id", "off
 const SUBSCRIPTION_LABELS: [&str; 2] = ["customer_tenant_id", "subscription_id"];
 
 /// The series of the `subscriptions` collector; returns the series written.
-pub(super) fn subscriptions(out: &mut Sink, rows: &[SubscriptionRow]) -> usize {
-    let unique = dedup(
-        rows,
-        |r| [r.customer_tenant_id.as_str(), r.subscription_id.as_str()],
-        |_| None,
-    );
+pub(super) fn subscriptions(out: &mut dyn Out, rows: &[SubscriptionRow]) -> usize {
+    let unique = unique(rows, |r| {
+        [r.customer_tenant_id.as_str(), r.subscription_id.as_str()]
+    });
     let info: Vec<([&str; 13], &SubscriptionRow)> = unique
         .iter()
         .map(|(_, r)| {
@@ -163,12 +174,8 @@ const SKU_UNIT_LABELS: [&str; 3] = ["customer_tenant_id", "sku_id", "state"];
 type Units = fn(&SubscribedSkuRow) -> f64;
 
 /// The series of the `subscribed-skus` collector; returns the series written.
-pub(super) fn subscribed_skus(out: &mut Sink, data: &SubscribedSkus) -> usize {
-    let unique = dedup(
-        &data.rows,
-        |r| [r.customer_tenant_id.as_str(), r.sku_id.as_str()],
-        |_| None,
-    );
+pub(super) fn subscribed_skus(out: &mut dyn Out, data: &SubscribedSkus) -> usize {
+    let skus = unique(&data.rows, |r| [r.customer_tenant_id.as_str(), r.sku_id.as_str()]);
     let states: [(&str, Units); 6] = [
         ("total", |r| r.total_units),
         ("active", |r| r.active_units),
@@ -178,29 +185,20 @@ pub(super) fn subscribed_skus(out: &mut Sink, data: &SubscribedSkus) -> usize {
         ("warning", |r| r.warning_units),
     ];
     let mut series = 0;
-    if !unique.is_empty() {
+    if !skus.is_empty() {
         let name = "partnercenter_subscribed_sku_units";
-        let _ = std::fmt::Write::write_fmt(
-            &mut out.buf,
-            format_args!(
-                "# HELP {name} Licenses of the SKU in the customer's tenant, every channel together (not only this partner's): state total, active, consumed (assigned), available, suspended or warning (Partner Center subscribedskus). {CACHED_NOTE}\n# TYPE {name} gauge\n"
-            ),
+        out.header(
+            name,
+            "Licenses of the SKU in the customer's tenant, every channel together (not only this partner's): state total, active, consumed (assigned), available, suspended or warning (Partner Center subscribedskus).",
         );
-        for (labels, row) in &unique {
+        for (labels, row) in &skus {
             for (state, value) in &states {
-                write_series(
-                    &mut out.buf,
-                    name,
-                    &SKU_UNIT_LABELS,
-                    &[labels[0], labels[1], state],
-                    value(row),
-                );
+                out.series(name, &SKU_UNIT_LABELS, &[labels[0], labels[1], state], value(row));
                 series += 1;
             }
-            out.maybe_flush();
         }
     }
-    let access = dedup(&data.access, |a| [a.customer_tenant_id.as_str()], |_| None);
+    let access = unique(&data.access, |a| [a.customer_tenant_id.as_str()]);
     series += write_families(
         out,
         &access,
@@ -217,7 +215,7 @@ pub(super) fn subscribed_skus(out: &mut Sink, data: &SubscribedSkus) -> usize {
 
 /// `partnercenter_sku_info`: one series per SKU id. Customers may disagree on a SKU's names;
 /// the pair most of them report wins (ties: the smaller), so the series is stable.
-fn sku_info(out: &mut Sink, rows: &[SubscribedSkuRow]) -> usize {
+fn sku_info(out: &mut dyn Out, rows: &[SubscribedSkuRow]) -> usize {
     let mut votes: HashMap<&str, HashMap<(&str, &str), usize>> = HashMap::new();
     for r in rows {
         *votes
@@ -258,22 +256,17 @@ pub struct Derived<'a> {
     pub customers: &'a [(String, String)],
 }
 
-/// Encode the derived series once.
-pub fn render_derived(derived: &Derived<'_>) -> RenderedData {
-    let mut out = Sink::new();
-    let unused = dedup(
-        derived.unused,
-        |u| {
-            [
-                u.customer_tenant_id.as_str(),
-                u.subscription_id.as_str(),
-                u.sku_id.as_str(),
-            ]
-        },
-        |_| None,
-    );
+/// Write the derived series; returns the series written.
+pub(super) fn derived(out: &mut dyn Out, derived: &Derived<'_>) -> usize {
+    let unused = unique(derived.unused, |u| {
+        [
+            u.customer_tenant_id.as_str(),
+            u.subscription_id.as_str(),
+            u.sku_id.as_str(),
+        ]
+    });
     let mut series = write_families(
-        &mut out,
+        out,
         &unused,
         &["customer_tenant_id", "subscription_id", "sku_id"],
         &[Family {
@@ -282,21 +275,17 @@ pub fn render_derived(derived: &Derived<'_>) -> RenderedData {
             value: |u: &UnusedRow| Some(u.unused),
         }],
     );
-    let prices = dedup(
-        derived.prices,
-        |p| {
-            [
-                p.product_id.as_str(),
-                p.sku_id.as_str(),
-                p.term_duration.text.as_str(),
-                p.billing_plan.label(),
-                p.currency.as_str(),
-            ]
-        },
-        |_| None,
-    );
+    let prices = unique(derived.prices, |p| {
+        [
+            p.product_id.as_str(),
+            p.sku_id.as_str(),
+            p.term_duration.text.as_str(),
+            p.billing_plan.label(),
+            p.currency.as_str(),
+        ]
+    });
     series += write_families(
-        &mut out,
+        out,
         &prices,
         &[
             "product_id",
@@ -311,13 +300,9 @@ pub fn render_derived(derived: &Derived<'_>) -> RenderedData {
             value: |p: &PriceRow| Some(p.monthly_price),
         }],
     );
-    let customers = dedup(
-        derived.customers,
-        |(id, name)| [id.as_str(), name.as_str()],
-        |_| None,
-    );
+    let customers = unique(derived.customers, |(id, name)| [id.as_str(), name.as_str()]);
     series += write_families(
-        &mut out,
+        out,
         &customers,
         &["customer_tenant_id", "customer_name"],
         &[Family {
@@ -326,12 +311,73 @@ pub fn render_derived(derived: &Derived<'_>) -> RenderedData {
             value: |_| Some(1.0),
         }],
     );
-    let (text_len, gzip) = out.finish();
-    RenderedData {
-        series,
-        rows: derived.unused.len() + derived.prices.len(),
-        processed_at: None,
-        text_len,
-        gzip,
+    series
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Commerce, SubscriptionStatus};
+
+    /// Collects lines as the exposition would hold them.
+    #[derive(Default)]
+    struct Lines(Vec<String>);
+
+    impl Out for Lines {
+        fn header(&mut self, name: &str, _help: &str) {
+            self.0.push(format!("# {name}"));
+        }
+        fn series(&mut self, name: &str, label_names: &[&str], label_values: &[&str], value: f64) {
+            let labels: Vec<String> = label_names
+                .iter()
+                .zip(label_values)
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect();
+            self.0.push(format!("{name}{{{}}} {value}", labels.join(",")));
+        }
+    }
+
+    fn sub(id: &str) -> SubscriptionRow {
+        SubscriptionRow {
+            customer_tenant_id: "c1".into(),
+            customer_name: "Contoso".into(),
+            subscription_id: id.into(),
+            offer_id: "o".into(),
+            offer_name: "E3".into(),
+            friendly_name: "E3".into(),
+            commerce: Commerce::Legacy,
+            catalog_product_id: String::new(),
+            catalog_sku_id: String::new(),
+            catalog_country: None,
+            product_type: String::new(),
+            sku_id: String::new(),
+            quantity: 3.0,
+            status: SubscriptionStatus::Active,
+            auto_renew: true,
+            is_trial: false,
+            billing_cycle: None,
+            term: None,
+            renewal_term: None,
+            term_end: None,
+            cancellation_allowed_until: None,
+            scheduled_next_term: None,
+        }
+    }
+
+    #[test]
+    fn families_without_any_value_write_no_header_and_duplicates_keep_the_last_row() {
+        let mut later = sub("s1");
+        later.quantity = 5.0;
+        let mut out = Lines::default();
+        let series = subscriptions(&mut out, &[sub("s1"), later]);
+        assert_eq!(series, 3, "info, licenses and auto-renew only: {:?}", out.0);
+        assert!(
+            out.0
+                .iter()
+                .any(|l| l.starts_with("partnercenter_subscription_licenses{") && l.ends_with(" 5"))
+        );
+        for absent in ["term_end", "cancellation", "scheduled", "renewal_term"] {
+            assert!(!out.0.iter().any(|l| l.contains(absent)), "{absent}: {:?}", out.0);
+        }
     }
 }
