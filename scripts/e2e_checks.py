@@ -315,14 +315,14 @@ def expected_subscription_alerts(metrics_text, now):
     return {RENEWAL_ALERT: renewing, WINDOW_ALERT: closing}
 
 
-def check_subscription_alerts(prom, exporter, state_url, timeout, report):
+def check_subscription_alerts(prom, client, exporter, state_url, timeout, report):
     """(d) the two subscription alerts select exactly the subscriptions in their windows."""
     def alerting(name):
         result = prom.query(f'ALERTS{{alertname="{name}", alertstate=~"pending|firing"}}')
         return {s["metric"].get("subscription_id", ""): s["metric"].get("alertstate") for s in result}
 
     def expected():
-        return expected_subscription_alerts(http_get(f"{exporter}/metrics")[1], time.time())
+        return expected_subscription_alerts(client.get(f"{exporter}/metrics")[1], time.time())
 
     truth = None
     if state_url:
@@ -578,7 +578,7 @@ def cmd_check(args):
         check_admin_state(args.state_url, expected, set(got), per_customer, report)
 
     # (d) the renewal and refund-window alerts.
-    check_subscription_alerts(prom, exporter, args.state_url, args.timeout, report)
+    check_subscription_alerts(prom, client, exporter, args.state_url, args.timeout, report)
 
     # The exporter's health alerts stay quiet against a healthy Partner Center.
     for name in HEALTH_ALERTS:
