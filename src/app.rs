@@ -124,9 +124,10 @@ pub async fn collect_once(config: &Config) -> Result<(Vec<u8>, bool), AppError> 
     let scheduler = build_scheduler(config)?;
     let snapshot = scheduler.run_once().await;
     let mut out = scheduler.metrics().encode();
-    for collector in &snapshot.collectors {
-        if let Some(data) = &collector.data {
-            out.extend_from_slice(&data.text());
+    let data = snapshot.collectors.iter().filter_map(|c| c.data.as_deref());
+    for part in std::iter::once(&*snapshot.names).chain(data) {
+        for chunk in part.text_chunks() {
+            out.extend_from_slice(&chunk);
         }
     }
     let ok = snapshot.collectors.iter().all(|c| c.healthy());

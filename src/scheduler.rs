@@ -1,7 +1,9 @@
 //! When collection runs, and how its result is published.
 //!
-//! A run executes every enabled collector concurrently, renders each successful result once, and
-//! publishes a complete new [`Snapshot`] in one atomic swap. Runs never overlap. In interval mode a
+//! A run executes every enabled collector concurrently, renders each successful result once, as
+//! soon as that collector finishes (so rendering overlaps the other collectors' fetching, and the
+//! collectors render on separate threads), then renders the info series of every name the current
+//! data mentions and publishes a complete new [`Snapshot`] in one atomic swap. Runs never overlap. In interval mode a
 //! background loop starts them; in scrape mode a scrape that finds the data too old starts one,
 //! concurrent scrapes share it, and a scrape that cannot wait gets the current snapshot while the
 //! run finishes in the background.
@@ -15,12 +17,20 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use tokio_util::sync::CancellationToken;
 
-use crate::collector::{CollectionConfig, Collectors, RunContext, RunOutcome};
+use crate::collector::{CollectionConfig, CollectorKind, Collectors, RunContext, RunOutcome};
 use crate::metrics::ExporterMetrics;
-use crate::render::{RenderedData, render};
+use crate::render::{RenderContext, RenderedData, render, render_info};
 use crate::snapshot::{CollectorState, RunSummary, Snapshot};
 
 type SharedRun = Shared<BoxFuture<'static, ()>>;
+
+/// One collector's run, with its rows already rendered if it succeeded.
+struct Collected {
+    kind: CollectorKind,
+    duration: Duration,
+    customer_errors: usize,
+    data: Result<RenderedData, String>,
+}
 
 /// Owns the collectors and the published snapshot.
 pub struct Scheduler {
@@ -65,14 +75,12 @@ impl Scheduler {
         let _guard = self.run_lock.lock().await;
         let ctx = RunContext::default();
         tracing::info!(correlation_id = %ctx.correlation_id(), "collection run started");
-        let runs = self
-            .collectors
-            .config()
-            .enabled
-            .iter()
-            .map(|&kind| self.collectors.run(kind, &ctx));
-        let outcomes = futures::future::join_all(runs).await;
-        let snapshot = self.publish(outcomes).await;
+        let runs = self.collectors.config().enabled.iter().map(|&kind| {
+            let ctx = &ctx;
+            async move { self.render(self.collectors.run(kind, ctx).await).await }
+        });
+        let collected = futures::future::join_all(runs).await;
+        let snapshot = self.publish(collected).await;
         tracing::info!(
             collectors = snapshot.collectors.len(),
             healthy = snapshot.collectors.iter().filter(|c| c.healthy()).count(),
@@ -81,48 +89,72 @@ impl Scheduler {
         snapshot
     }
 
+    /// Render a successful run's rows, off the threads serving scrapes (it is CPU work).
+    async fn render(&self, outcome: RunOutcome) -> Collected {
+        let RunOutcome {
+            kind,
+            result,
+            customer_errors,
+            duration,
+            customers,
+        } = outcome;
+        let data = match result {
+            Ok(dataset) => {
+                let filter = self.collectors.config().filter.clone();
+                let collected_at = Utc::now();
+                tokio::task::spawn_blocking(move || {
+                    let ctx = RenderContext {
+                        filter: &filter,
+                        directory: customers.as_deref().map(Vec::as_slice),
+                        collected_at,
+                    };
+                    render(&dataset, &ctx)
+                })
+                .await
+                .map_err(|join_error| format!("rendering failed: {join_error}"))
+            }
+            Err(error) => {
+                tracing::error!(collector = kind.name(), %error, "collector failed; keeping its last good data");
+                Err(error.to_string())
+            }
+        };
+        Collected {
+            kind,
+            duration,
+            customer_errors,
+            data,
+        }
+    }
+
     /// Build the new snapshot off to the side, then swap it in.
-    async fn publish(&self, outcomes: Vec<RunOutcome>) -> Arc<Snapshot> {
+    async fn publish(&self, collected: Vec<Collected>) -> Arc<Snapshot> {
         let previous = self.store.load_full();
         let finished = Utc::now();
-        let mut collectors = Vec::with_capacity(outcomes.len());
-        for outcome in outcomes {
-            let kind = outcome.kind;
+        let mut collectors = Vec::with_capacity(collected.len());
+        for run in collected {
+            let kind = run.kind;
             let old = previous.collector(kind);
-            let (data, last_success, error) = match outcome.result {
-                Ok(dataset) => {
-                    // Rendering a large dataset is CPU work: keep it off the threads serving scrapes.
-                    let rendered = tokio::task::spawn_blocking(move || render(&dataset)).await;
-                    match rendered {
-                        Ok(rendered) => (Some(Arc::new(rendered)), Some(finished), None),
-                        Err(join_error) => (
-                            old.and_then(|o| o.data.clone()),
-                            old.and_then(|o| o.last_success),
-                            Some(format!("rendering failed: {join_error}")),
-                        ),
-                    }
-                }
-                Err(error) => {
-                    tracing::error!(collector = kind.name(), %error, "collector failed; keeping its last good data");
-                    (
-                        old.and_then(|o| o.data.clone()),
-                        old.and_then(|o| o.last_success),
-                        Some(error.to_string()),
-                    )
-                }
+            let (data, last_success, error) = match run.data {
+                Ok(rendered) => (Some(Arc::new(rendered)), Some(finished), None),
+                Err(error) => (
+                    old.and_then(|o| o.data.clone()),
+                    old.and_then(|o| o.last_success),
+                    Some(error),
+                ),
             };
             let success = error.is_none();
             self.metrics
-                .record_run(kind, success, outcome.duration, outcome.customer_errors, finished);
-            if success {
-                if let Some(data) = &data {
-                    self.metrics.record_data(kind, data.rows, data.processed_at);
-                }
+                .record_run(kind, success, run.duration, run.customer_errors, finished);
+            if success && let Some(data) = &data {
+                self.metrics
+                    .record_data(kind, data.rows, data.dropped, data.processed_at);
                 tracing::info!(
                     collector = kind.name(),
-                    rows = data.as_deref().map_or(0, |d: &RenderedData| d.rows),
-                    customer_errors = outcome.customer_errors,
-                    duration = ?outcome.duration,
+                    rows = data.rows,
+                    dropped = data.dropped,
+                    series = data.series,
+                    customer_errors = run.customer_errors,
+                    duration = ?run.duration,
                     "collector succeeded"
                 );
             }
@@ -130,20 +162,43 @@ impl Scheduler {
                 kind,
                 last_run: Some(RunSummary {
                     finished,
-                    duration: outcome.duration,
+                    duration: run.duration,
                     error,
-                    customer_errors: outcome.customer_errors,
+                    customer_errors: run.customer_errors,
                 }),
                 last_success,
                 data,
             });
         }
+        let names = self.render_names(&collectors, &previous).await;
         let snapshot = Arc::new(Snapshot {
             collectors,
+            names,
             updated_at: Some(finished),
         });
         self.store.store(snapshot.clone());
+        // The run's rows are freed by now: give the memory back rather than keep the peak.
+        let _ = tokio::task::spawn_blocking(crate::memory::release_free_memory).await;
         snapshot
+    }
+
+    /// The info series of the names in every collector's current data, each object once.
+    async fn render_names(&self, collectors: &[CollectorState], previous: &Snapshot) -> Arc<RenderedData> {
+        let now = Utc::now();
+        let max_age = self.collectors.config().max_age;
+        let current: Vec<Arc<RenderedData>> = collectors
+            .iter()
+            .filter(|c| c.current_data(now, max_age).is_some())
+            .filter_map(|c| c.data.clone())
+            .collect();
+        match tokio::task::spawn_blocking(move || render_info(current.iter().map(|d| &d.names))).await {
+            Ok(names) => Arc::new(names),
+            Err(join_error) => {
+                // Only a panic gets here; the previous names are better than none.
+                tracing::error!(%join_error, "rendering the info series failed; keeping the previous ones");
+                previous.names.clone()
+            }
+        }
     }
 
     /// Interval mode: run now, then every `--collector.interval`, until `cancel`.

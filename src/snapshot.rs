@@ -1,7 +1,7 @@
 //! The snapshot: what the exporter currently knows, per collector — its last run, its last good
-//! data (already encoded), and when that data was collected. A new snapshot is built off to the side
-//! after every run and published in one atomic swap, so a scrape sees the old one or the new one,
-//! never a mix, and never waits.
+//! data (already encoded), and when that data was collected — and the info series naming the
+//! objects of that data. A new snapshot is built off to the side after every run and published in
+//! one atomic swap, so a scrape sees the old one or the new one, never a mix, and never waits.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::collector::CollectorKind;
-use crate::render::RenderedData;
+use crate::render::{RenderedData, render_info};
 
 /// The outcome of a collector's most recent run.
 #[derive(Debug, Clone)]
@@ -54,6 +54,9 @@ impl CollectorState {
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub collectors: Vec<CollectorState>,
+    /// The info series (`partnercenter_customer_info`, …) of every object that the collectors'
+    /// current data names, each once; rendered when the snapshot was built.
+    pub names: Arc<RenderedData>,
     /// When the last run (of any outcome) finished.
     pub updated_at: Option<DateTime<Utc>>,
 }
@@ -71,6 +74,7 @@ impl Snapshot {
                     data: None,
                 })
                 .collect(),
+            names: Arc::new(render_info([])),
             updated_at: None,
         }
     }
@@ -90,7 +94,7 @@ impl Snapshot {
 mod tests {
     use super::*;
     use crate::collector::Dataset;
-    use crate::render::render;
+    use crate::render::{RenderContext, render};
 
     #[test]
     fn data_older_than_max_age_is_not_current() {
@@ -99,7 +103,10 @@ mod tests {
             kind: CollectorKind::Usage,
             last_run: None,
             last_success: Some(collected),
-            data: Some(Arc::new(render(&Dataset::Usage(vec![])))),
+            data: Some(Arc::new(render(
+                &Dataset::Usage(vec![]),
+                &RenderContext::default(),
+            ))),
         };
         let max_age = Duration::from_secs(3600);
         assert!(
@@ -119,5 +126,6 @@ mod tests {
         let snapshot = Snapshot::empty(&[CollectorKind::Usage]);
         assert!(!snapshot.has_data());
         assert!(!snapshot.collectors[0].healthy());
+        assert_eq!(snapshot.names.series, 0);
     }
 }

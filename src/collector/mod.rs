@@ -4,15 +4,17 @@
 //!
 //! Layout: `kind` names the collectors, `settings` holds what they are configured with, `run`
 //! runs one, `fanout` does the per-customer requests of the legacy collectors, `error` says why
-//! a run failed.
+//! a run failed, `filter` which customers and products are exposed.
 
 mod error;
 mod fanout;
+mod filter;
 mod kind;
 mod run;
 mod settings;
 
 pub use error::CollectError;
+pub use filter::{NameFilter, RowFilter};
 pub use kind::CollectorKind;
 pub use run::{Collectors, Dataset, RunContext, RunOutcome};
 pub use settings::{CollectionConfig, CollectorMode};

@@ -29,6 +29,9 @@ pub struct RunOutcome {
     pub result: Result<Dataset, CollectError>,
     pub customer_errors: usize,
     pub duration: Duration,
+    /// The customer list the run fanned out over (per-customer collectors only): its company
+    /// names are the customers' names of record.
+    pub customers: Option<Arc<Vec<Customer>>>,
 }
 
 /// State shared by the collectors of one run: one `MS-CorrelationId` for all its requests (so
@@ -98,6 +101,7 @@ impl Collectors {
                 CollectorKind::Usage => Ok((
                     Dataset::Usage(client.commercial_usage(&self.config.usage_query).await?),
                     0,
+                    None,
                 )),
                 CollectorKind::Deployment => Ok((
                     Dataset::Deployment(
@@ -106,11 +110,16 @@ impl Collectors {
                             .await?,
                     ),
                     0,
+                    None,
                 )),
-                CollectorKind::PartnerDeployment => {
-                    Ok((Dataset::PartnerDeployment(client.partner_deployment().await?), 0))
+                CollectorKind::PartnerDeployment => Ok((
+                    Dataset::PartnerDeployment(client.partner_deployment().await?),
+                    0,
+                    None,
+                )),
+                CollectorKind::PartnerUsage => {
+                    Ok((Dataset::PartnerUsage(client.partner_usage().await?), 0, None))
                 }
-                CollectorKind::PartnerUsage => Ok((Dataset::PartnerUsage(client.partner_usage().await?), 0)),
                 CollectorKind::CustomerUsage => {
                     let customers = self.customers(client, ctx).await?;
                     let (rows, errors) = fanout::collect(
@@ -121,7 +130,7 @@ impl Collectors {
                         fanout::label_usage,
                     )
                     .await?;
-                    Ok((Dataset::Usage(rows), errors))
+                    Ok((Dataset::Usage(rows), errors, Some(customers)))
                 }
                 CollectorKind::CustomerDeployment => {
                     let customers = self.customers(client, ctx).await?;
@@ -133,26 +142,28 @@ impl Collectors {
                         fanout::label_deployment,
                     )
                     .await?;
-                    Ok((Dataset::Deployment(rows), errors))
+                    Ok((Dataset::Deployment(rows), errors, Some(customers)))
                 }
             }
         };
-        let (result, customer_errors) = match tokio::time::timeout(self.config.timeout, work).await {
-            Ok(Ok((dataset, errors))) => (Ok(dataset), errors),
+        let (result, customer_errors, customers) = match tokio::time::timeout(self.config.timeout, work).await
+        {
+            Ok(Ok((dataset, errors, customers))) => (Ok(dataset), errors, customers),
             Ok(Err(e)) => {
                 let errors = match &e {
                     CollectError::AllCustomersFailed { count, .. } => *count,
                     _ => 0,
                 };
-                (Err(e), errors)
+                (Err(e), errors, None)
             }
-            Err(_) => (Err(CollectError::Timeout(self.config.timeout)), 0),
+            Err(_) => (Err(CollectError::Timeout(self.config.timeout)), 0, None),
         };
         RunOutcome {
             kind,
             result,
             customer_errors,
             duration: started.elapsed(),
+            customers,
         }
     }
 }

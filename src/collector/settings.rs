@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 
+use super::filter::RowFilter;
 use super::kind::CollectorKind;
 use crate::client::AnalyticsQuery;
 
@@ -30,4 +31,6 @@ pub struct CollectionConfig {
     pub deployment_query: AnalyticsQuery,
     /// Customers fetched at once in the per-customer fan-out.
     pub fanout_concurrency: usize,
+    /// The customers and products exposed (`--collector.customers.*`, `--collector.products.*`).
+    pub filter: RowFilter,
 }

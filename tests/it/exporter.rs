@@ -80,6 +80,10 @@ fn data_lines(text: &str) -> String {
         "partnercenter_partner_licenses_",
         "partnercenter_data_processed_",
         "partnercenter_collector_rows",
+        "partnercenter_customer_info",
+        "partnercenter_product_info",
+        "partnercenter_workload_info",
+        "partnercenter_service_info",
     ];
     text.lines()
         .filter(|l| {
@@ -124,7 +128,9 @@ async fn hostile_label_values_are_escaped_and_guids_lower_cased() {
     let text = String::from_utf8(exposition).expect("utf-8");
     assert_valid_exposition(&text);
     assert!(
-        text.contains(r#"customer_name="Contoso \"Quoted\" \\ Ltd\nSecond line — Zürich""#),
+        text.contains(&format!(
+            r#"partnercenter_customer_info{{customer_tenant_id="{CUSTOMER_A}",customer_name="Contoso \"Quoted\" \\ Ltd\nSecond line — Zürich"}} 1"#
+        )),
         "{text}"
     );
     assert!(
