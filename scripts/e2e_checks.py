@@ -200,8 +200,9 @@ def alert_thresholds():
     text = SHIPPED_RULES.read_text()
     block = text[text.index(f"alert: {LOW_UTIL_ALERT}"):]
     block = block[: block.index("for:")]
-    ratio = re.search(r"customer:partnercenter_license_utilization:ratio\s*<\s*([0-9.]+)", block)
-    minimum = re.search(r"customer:partnercenter_licenses_qualified:sum\s*>=\s*([0-9.]+)", block)
+    # `customer:...:ratio < X`, also inside `max by (...) (customer:...:ratio) < X`.
+    ratio = re.search(r"customer:partnercenter_license_utilization:ratio\)?\s*<\s*([0-9.]+)", block)
+    minimum = re.search(r"customer:partnercenter_licenses_qualified:sum\)?\s*>=\s*([0-9.]+)", block)
     if not ratio or not minimum:
         raise RuntimeError(f"cannot read the thresholds of {LOW_UTIL_ALERT} from {SHIPPED_RULES}")
     return float(ratio.group(1)), float(minimum.group(1))
@@ -209,13 +210,17 @@ def alert_thresholds():
 
 def expected_underused(metrics_text, ratio_max, qualified_min):
     """Customers the alert must select, computed like the rules: sum active and qualified over all
-    of a customer's series (products x workloads x channels), then divide."""
+    of a customer's series (products x workloads x channels), then divide. The names come from the
+    info series (the value series carry ids only)."""
     active, qualified, names = {}, {}, {}
     for name, labels, value in parse_exposition(metrics_text):
+        if name == "partnercenter_customer_info":
+            names[labels.get("customer_tenant_id", "")] = labels.get("customer_name", "")
+            continue
         if name not in ("partnercenter_licenses_active", "partnercenter_licenses_qualified"):
             continue
         tenant = labels.get("customer_tenant_id", "")
-        names[tenant] = labels.get("customer_name", "")
+        names.setdefault(tenant, "")
         target = active if name.endswith("_active") else qualified
         target[tenant] = target.get(tenant, 0.0) + value
     under, per_customer = set(), {}
@@ -440,8 +445,10 @@ def cmd_check(args):
     if expected and not missing and not extra:
         firing = wait_for(lambda: set(v for v in alerting_customers().values()) == {"firing"}, args.timeout)
         report.check(bool(firing), f"(c) {LOW_UTIL_ALERT} goes from pending to firing after its `for`")
+        check_alert_texts(prom, per_customer, report)
     if args.state_url:
         check_admin_state(args.state_url, expected, set(got), per_customer, report)
+    check_info_series(metrics_text, report)
 
     # The exporter's health alerts stay quiet against a healthy Partner Center.
     for name in HEALTH_ALERTS:
@@ -451,6 +458,52 @@ def cmd_check(args):
 
     print(f"e2e: {report.passed} passed, {report.failed} failed")
     return 1 if report.failed else 0
+
+
+INFO_SERIES = {
+    "partnercenter_customer_info": ("customer_tenant_id", "customer_name"),
+    "partnercenter_product_info": ("product_id", "product_name"),
+    "partnercenter_workload_info": ("workload_code", "workload_name"),
+    "partnercenter_service_info": ("service_code", "service_name"),
+}
+
+
+def check_info_series(metrics_text, report):
+    """Value series carry ids only, and every id on them has exactly one info series."""
+    info, used, named_values = {m: {} for m in INFO_SERIES}, {m: set() for m in INFO_SERIES}, []
+    for name, labels, _ in parse_exposition(metrics_text):
+        if name in INFO_SERIES:
+            id_label, _ = INFO_SERIES[name]
+            info[name][labels.get(id_label, "")] = info[name].get(labels.get(id_label, ""), 0) + 1
+        elif name.startswith(("partnercenter_licenses_", "partnercenter_prorated_", "partnercenter_partner_")):
+            if any(label.endswith("_name") for label in labels):
+                named_values.append(name)
+            for metric, (id_label, _) in INFO_SERIES.items():
+                if labels.get(id_label):
+                    used[metric].add(labels[id_label])
+    report.check(not named_values, "(d) the exporter's value series carry ids only, no names",
+                 fail_detail=", ".join(sorted(set(named_values))))
+    for metric, (id_label, _) in INFO_SERIES.items():
+        twice = sorted(i for i, n in info[metric].items() if n > 1)
+        missing = sorted(used[metric] - set(info[metric]))
+        report.check(not twice and not missing and bool(used[metric]),
+                     f"(d) every {id_label} on the value series has exactly one {metric}",
+                     f"{len(used[metric])} ids",
+                     f"twice: {', '.join(twice[:5]) or 'none'}; missing: {', '.join(missing[:5]) or 'none'}")
+
+
+def check_alert_texts(prom, per_customer, report):
+    """The low-utilization alerts name their customer in the summary (looked up in the info series)."""
+    alerts = [a for a in prom.api("alerts")["alerts"] if a["labels"].get("alertname") == LOW_UTIL_ALERT]
+    wrong = []
+    for a in alerts:
+        tenant = a["labels"].get("customer_tenant_id", "")
+        name = per_customer.get(tenant, ("",))[0]
+        if "customer_name" in a["labels"] or not name or not a["annotations"].get("summary", "").startswith(name + " "):
+            wrong.append(f"{tenant}: labels {sorted(a['labels'])}, summary {a['annotations'].get('summary')!r}")
+    report.check(bool(alerts) and not wrong,
+                 f"(c) {LOW_UTIL_ALERT} is keyed by the tenant id and its summary names the customer",
+                 f"{len(alerts)} alerts", "; ".join(wrong[:3]) or "no alerts")
 
 
 def check_admin_state(url, expected, alerting, per_customer, report):
