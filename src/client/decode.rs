@@ -28,12 +28,28 @@ pub(crate) fn snippet(bytes: &[u8]) -> String {
 
 /// Parses a JSON body after stripping a BOM.
 pub(crate) fn from_body<T: de::DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_json::Error> {
-    serde_json::from_slice(strip_bom(bytes))
+    let bytes = strip_bom(bytes);
+    // Checking the whole body's UTF-8 at once is cheaper than serde_json checking each of the
+    // hundred thousand strings of a page on its own; a body that is not UTF-8 goes the slow way,
+    // so that the error names the position.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(bytes),
+    }
 }
 
 /// A GUID as the rest of the crate compares it: trimmed and lower-case.
 pub(crate) fn guid(s: &str) -> String {
     s.trim().to_ascii_lowercase()
+}
+
+/// [`guid`] of a decoded string, in place when it is already trimmed (it always is): no copy per row.
+pub(crate) fn guid_owned(mut s: String) -> String {
+    if s.trim().len() != s.len() {
+        s = s.trim().to_owned();
+    }
+    s.make_ascii_lowercase();
+    s
 }
 
 // ----- field decoders -----

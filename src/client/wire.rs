@@ -19,7 +19,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
 
-use super::decode::{count, guid, opt_text, text, timestamp};
+use super::decode::{count, guid, guid_owned, opt_text, text, timestamp};
 use crate::model::{
     Customer, DeploymentRow, PartnerDeploymentRow, PartnerUsageRow, UsageRow, derived_id, id_or_derived,
 };
@@ -132,8 +132,8 @@ impl UsageWire {
     /// A row of `GET {usage_path}`.
     pub(crate) fn into_commercial(self) -> UsageRow {
         UsageRow {
-            customer_tenant_id: id_or_derived(guid(&self.customer_tenant_id), &self.customer_name),
-            product_id: id_or_derived(guid(&self.product_id), &self.product_name),
+            customer_tenant_id: id_or_derived(guid_owned(self.customer_tenant_id), &self.customer_name),
+            product_id: id_or_derived(guid_owned(self.product_id), &self.product_name),
             workload_code: id_or_derived(self.workload_code, &self.workload_name),
             customer_name: self.customer_name,
             product_name: self.product_name,
@@ -198,8 +198,8 @@ impl DeploymentWire {
     /// A row of `GET {deployment_path}`.
     pub(crate) fn into_commercial(self) -> DeploymentRow {
         DeploymentRow {
-            customer_tenant_id: id_or_derived(guid(&self.customer_tenant_id), &self.customer_name),
-            product_id: id_or_derived(guid(&self.product_id), &self.product_name),
+            customer_tenant_id: id_or_derived(guid_owned(self.customer_tenant_id), &self.customer_name),
+            product_id: id_or_derived(guid_owned(self.product_id), &self.product_name),
             customer_name: self.customer_name,
             product_name: self.product_name,
             service_code: self.service_code,

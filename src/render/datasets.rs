@@ -1,46 +1,12 @@
 //! Each kind of row as exposition: its identifying labels (ids only, in output order), its metric
-//! families, and the names it offers to the info series; and the one routine that writes any of
-//! them: filter, sort, deduplicate, offer names, write.
+//! families, and the names it mentions, for the info series. `super::write` turns any of them into
+//! text.
 
-use std::collections::HashMap;
-
-use chrono::{DateTime, Utc};
-
-use super::names::{NameSource, NamesBuilder, ObjectKind};
+use super::names::ObjectKind;
 use super::rendered::{RenderContext, RenderedData};
-use super::sink::Sink;
-use super::text::{SeriesTemplate, write_header};
-use crate::collector::{Dataset, NameFilter};
+use super::write::{Family, NameField, Spec, none, write_dataset};
+use crate::collector::Dataset;
 use crate::model::{DeploymentRow, PartnerDeploymentRow, PartnerUsageRow, UsageRow};
-
-const CACHED_NOTE: &str =
-    "Cached: refreshed from Partner Center every collection interval, not at scrape time.";
-
-/// A metric family to write: its name, its help, and how to read its value from a row.
-struct Family<R> {
-    name: &'static str,
-    help: &'static str,
-    value: fn(&R) -> f64,
-}
-
-/// How one kind of row becomes series.
-struct Spec<R: 'static, const N: usize> {
-    /// The identifying labels, in output order.
-    labels: [&'static str; N],
-    /// The row's values of those labels.
-    key: for<'r> fn(&'r R) -> [&'r str; N],
-    /// The row's customer and product as `(id, name)`, for the filters (`("", "")`: none).
-    customer: for<'r> fn(&'r R) -> (&'r str, &'r str),
-    product: for<'r> fn(&'r R) -> (&'r str, &'r str),
-    /// Offer the names the row mentions.
-    names: for<'r> fn(&'r R, &mut NamesBuilder<'r>),
-    processed: fn(&R) -> Option<DateTime<Utc>>,
-    families: &'static [Family<R>],
-}
-
-fn none<R>(_: &R) -> (&str, &str) {
-    ("", "")
-}
 
 /// Labels of the usage metrics, in output order.
 pub const USAGE_LABELS: [&str; 5] = [
@@ -65,20 +31,28 @@ static USAGE: Spec<UsageRow, 5> = Spec {
     },
     customer: |r| (&r.customer_tenant_id, &r.customer_name),
     product: |r| (&r.product_id, &r.product_name),
-    names: |r, names| {
-        let at = r.processed_at;
-        let a = NameSource::Analytics;
-        names.offer(
-            ObjectKind::Customer,
-            &r.customer_tenant_id,
-            &r.customer_name,
-            a,
-            at,
-        );
-        names.offer(ObjectKind::Product, &r.product_id, &r.product_name, a, at);
-        names.offer(ObjectKind::Workload, &r.workload_code, &r.workload_name, a, at);
-        names.offer(ObjectKind::Service, &r.service_code, &r.service_name, a, at);
-    },
+    names: &[
+        NameField {
+            kind: ObjectKind::Customer,
+            label: 0,
+            name: |r| &r.customer_name,
+        },
+        NameField {
+            kind: ObjectKind::Product,
+            label: 1,
+            name: |r| &r.product_name,
+        },
+        NameField {
+            kind: ObjectKind::Workload,
+            label: 2,
+            name: |r| &r.workload_name,
+        },
+        NameField {
+            kind: ObjectKind::Service,
+            label: 3,
+            name: |r| &r.service_name,
+        },
+    ],
     processed: |r| r.processed_at,
     families: &[
         Family {
@@ -102,19 +76,23 @@ static DEPLOYMENT: Spec<DeploymentRow, 4> = Spec {
     key: |r| [&r.customer_tenant_id, &r.product_id, &r.service_code, &r.channel].map(String::as_str),
     customer: |r| (&r.customer_tenant_id, &r.customer_name),
     product: |r| (&r.product_id, &r.product_name),
-    names: |r, names| {
-        let at = r.processed_at;
-        let a = NameSource::Analytics;
-        names.offer(
-            ObjectKind::Customer,
-            &r.customer_tenant_id,
-            &r.customer_name,
-            a,
-            at,
-        );
-        names.offer(ObjectKind::Product, &r.product_id, &r.product_name, a, at);
-        names.offer(ObjectKind::Service, &r.service_code, &r.service_name, a, at);
-    },
+    names: &[
+        NameField {
+            kind: ObjectKind::Customer,
+            label: 0,
+            name: |r| &r.customer_name,
+        },
+        NameField {
+            kind: ObjectKind::Product,
+            label: 1,
+            name: |r| &r.product_name,
+        },
+        NameField {
+            kind: ObjectKind::Service,
+            label: 2,
+            name: |r| &r.service_name,
+        },
+    ],
     processed: |r| r.processed_at,
     families: &[
         Family {
@@ -135,15 +113,12 @@ static PARTNER_DEPLOYMENT: Spec<PartnerDeploymentRow, 2> = Spec {
     key: |r| [r.service_code.as_str(), r.channel.as_str()],
     customer: none,
     product: none,
-    names: |r, names| {
-        names.offer(
-            ObjectKind::Service,
-            &r.service_code,
-            "",
-            NameSource::Analytics,
-            r.processed_at,
-        );
-    },
+    // The partner-level endpoints send the service code alone (in serviceName).
+    names: &[NameField {
+        kind: ObjectKind::Service,
+        label: 0,
+        name: |_| "",
+    }],
     processed: |r| r.processed_at,
     families: &[
         Family {
@@ -170,12 +145,18 @@ static PARTNER_USAGE: Spec<PartnerUsageRow, 3> = Spec {
     },
     customer: none,
     product: none,
-    names: |r, names| {
-        let at = r.processed_at;
-        let a = NameSource::Analytics;
-        names.offer(ObjectKind::Workload, &r.workload_code, &r.workload_name, a, at);
-        names.offer(ObjectKind::Service, &r.service_code, "", a, at);
-    },
+    names: &[
+        NameField {
+            kind: ObjectKind::Service,
+            label: 0,
+            name: |_| "",
+        },
+        NameField {
+            kind: ObjectKind::Workload,
+            label: 1,
+            name: |r| &r.workload_name,
+        },
+    ],
     processed: |r| r.processed_at,
     families: &[Family {
         name: "partnercenter_prorated_licenses_usage_percent",
@@ -193,121 +174,13 @@ pub(super) fn render(dataset: &Dataset, ctx: &RenderContext<'_>) -> RenderedData
     }
 }
 
-/// Whether a `(id, name)` passes `filter`, remembered per pair: a customer has a row per product
-/// and workload, and a regular expression costs more than a look-up.
-struct Verdicts<'r> {
-    filter: &'r NameFilter,
-    seen: HashMap<(&'r str, &'r str), bool>,
-}
-
-impl<'r> Verdicts<'r> {
-    fn new(filter: &'r NameFilter) -> Self {
-        Self {
-            filter,
-            seen: HashMap::new(),
-        }
-    }
-
-    fn keeps(&mut self, (id, name): (&'r str, &'r str)) -> bool {
-        if self.filter.is_empty() {
-            return true;
-        }
-        *self
-            .seen
-            .entry((id, name))
-            .or_insert_with(|| self.filter.keeps(id, name))
-    }
-}
-
-/// Filter the rows, sort them by their labels, keep one row per label set, offer their names,
-/// and write each family's series.
-///
-/// When Partner Center returns the same label set twice (possible with `groupby`, or across data
-/// dates), the row with the newest `processedDateTime` wins, and the later one on a tie: it is
-/// the more current figure, and adding them up would double-count licenses.
-fn write_dataset<'r, R, const N: usize>(
-    rows: &'r [R],
-    ctx: &RenderContext<'r>,
-    spec: &Spec<R, N>,
-) -> RenderedData {
-    let mut kept: Vec<&'r R> = if ctx.filter.is_empty() {
-        rows.iter().collect()
-    } else {
-        let mut customers = Verdicts::new(&ctx.filter.customers);
-        let mut products = Verdicts::new(&ctx.filter.products);
-        rows.iter()
-            .filter(|r| customers.keeps((spec.customer)(r)) && products.keeps((spec.product)(r)))
-            .collect()
-    };
-    let dropped = rows.len() - kept.len();
-    // Stable, so rows with equal labels stay in the order Partner Center sent them; and fast on
-    // the runs of sorted rows that Partner Center's pages mostly are.
-    kept.sort_by(|a, b| (spec.key)(a).cmp(&(spec.key)(b)));
-
-    let mut names = NamesBuilder::default();
-    for row in &kept {
-        (spec.names)(row, &mut names);
-    }
-    for customer in ctx.directory.unwrap_or_default() {
-        let id = if customer.tenant_id.is_empty() {
-            &customer.id
-        } else {
-            &customer.tenant_id
-        };
-        // Only customers with rows here: the others are not part of this collector's data.
-        if names.contains(ObjectKind::Customer, id) {
-            names.offer(
-                ObjectKind::Customer,
-                id,
-                &customer.company_name,
-                NameSource::Directory,
-                Some(ctx.collected_at),
-            );
-        }
-    }
-
-    let mut unique: Vec<&'r R> = Vec::with_capacity(kept.len());
-    for row in kept {
-        match unique.last_mut() {
-            Some(last) if (spec.key)(last) == (spec.key)(row) => {
-                if (spec.processed)(row) >= (spec.processed)(last) {
-                    *last = row;
-                }
-            }
-            _ => unique.push(row),
-        }
-    }
-
-    let mut sink = Sink::new();
-    if !unique.is_empty() {
-        for family in spec.families {
-            let help = format!("{} {CACHED_NOTE}", family.help);
-            write_header(&mut sink.buf, family.name, &help);
-            let template = SeriesTemplate::new(family.name, &spec.labels);
-            for row in &unique {
-                template.write(&mut sink.buf, &(spec.key)(row), (family.value)(row));
-                sink.maybe_flush();
-            }
-        }
-    }
-    let (text_len, gzip) = sink.finish();
-    RenderedData {
-        series: unique.len() * spec.families.len(),
-        rows: rows.len(),
-        dropped,
-        processed_at: rows.iter().filter_map(spec.processed).max(),
-        text_len,
-        gzip,
-        names: names.finish(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use chrono::DateTime;
     use regex::Regex;
 
     use super::*;
-    use crate::collector::RowFilter;
+    use crate::collector::{NameFilter, RowFilter};
     use crate::model::Customer;
 
     fn usage(customer: &str, name: &str, active: f64) -> UsageRow {

@@ -6,11 +6,10 @@
 //! while rendering and written once per publication as info series (`names`). Exporter
 //! self-metrics are small and go through the `prometheus` crate in [`crate::metrics`] instead.
 //!
-//! Layout: `rendered` is what rendering produces, `datasets` says which labels, families and names
-//! each kind of row has, `names` is the catalogue of names behind the info series and `info`
-//! writes them, `text` the
-//! exposition format, `sink` the gzip that is kept and how it is inflated again for plain-text
-//! scrapes.
+//! Layout: `rendered` is what rendering produces; `datasets` says which labels, families and
+//! names each kind of row has, and `write` writes any of them; `names` is the catalogue of names
+//! behind the info series, and `info` writes them; `text` is the exposition format; `sink` the
+//! gzip that is kept, and how it is inflated again for plain-text scrapes.
 
 mod datasets;
 mod info;
@@ -18,6 +17,7 @@ mod names;
 mod rendered;
 mod sink;
 mod text;
+mod write;
 
 use crate::collector::Dataset;
 

@@ -127,7 +127,7 @@ pub(super) struct Rank {
 }
 
 impl Rank {
-    fn new(source: NameSource, as_of: Option<DateTime<Utc>>) -> Self {
+    pub(super) fn new(source: NameSource, as_of: Option<DateTime<Utc>>) -> Self {
         Self {
             source,
             as_of: as_of.map_or(i64::MIN, |t| t.timestamp_millis()),

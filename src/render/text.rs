@@ -85,6 +85,17 @@ impl SeriesTemplate {
         write_value(out, value);
         out.push('\n');
     }
+
+    /// Like [`SeriesTemplate::write`], with label values escaped already.
+    pub(crate) fn write_escaped(&self, out: &mut String, values: &[&str], value: f64) {
+        for (piece, v) in self.pieces.iter().zip(values) {
+            out.push_str(piece);
+            out.push_str(v);
+        }
+        out.push_str(&self.end);
+        write_value(out, value);
+        out.push('\n');
+    }
 }
 
 #[cfg(test)]
