@@ -113,6 +113,13 @@ def check_prometheus():
         R.check(re.search(rf"^#+ {a['alert']}\s*$", docs, re.M) and anchor == a["alert"].lower(),
                 f"alert {a['alert']} has its runbook section in README.md",
                 fail_detail=f"need a heading '#### {a['alert']}' and runbook_url ending in #{a['alert'].lower()}")
+    bases = {a.get("annotations", {}).get("runbook_url", "").rsplit("#", 1)[0] for a in alerts}
+    base_line = re.search(r"^# runbook base: (\S+)$", (PROM / "rules.yml").read_text(), re.M)
+    R.check(len(bases) == 1 and all(re.match(r"https?://[^/]+/", b) for b in bases)
+            and base_line and bases == {base_line.group(1)},
+            "every runbook_url is absolute and built from the one base named in rules.yml",
+            fail_detail=f"bases: {sorted(bases)}; '# runbook base:' line: {base_line.group(1) if base_line else None}"
+                        " (scripts/set-runbook-base.sh URL rewrites them)")
     tests = (PROM / "rules.test.yml").read_text()
     for a in alerts:
         R.check(f"alertname: {a['alert']}" in tests or f"alertname: {a['alert']}," in tests,
@@ -180,6 +187,11 @@ def check_kubernetes():
                                     for p, m in mounts.items()),
                 "Deployment: the rotated refresh token is written to a writable volume",
                 token and token.group(1) or "")
+        storage = re.search(r"--storage\.path=(\S+)", args)
+        R.check(bool(storage) and any(storage.group(1).rstrip("/") == p or storage.group(1).startswith(p + "/")
+                                      for p, m in mounts.items() if not m.get("readOnly")),
+                "Deployment: collected data is kept on the writable state volume (--storage.path)",
+                storage and storage.group(1) or "")
     np_ = kinds.get("NetworkPolicy")
     if np_:
         ports = sorted((p["port"], p.get("protocol", "TCP")) for rule in np_["spec"].get("egress", [])
@@ -267,6 +279,10 @@ def check_docker():
         R.check({"exporter", "prometheus", "alertmanager", "grafana"} <= set(services),
                 "docker-compose.yml: exporter, prometheus, alertmanager and grafana")
         R.check("--demo" in services["exporter"].get("command", []), "docker-compose.yml: the exporter runs in demo mode")
+        exporter = services["exporter"]
+        R.check(any(a.startswith("--storage.path=") for a in exporter.get("command", []))
+                and any(str(v).endswith(":/var/lib/partnercenter-exporter") for v in exporter.get("volumes", [])),
+                "docker-compose.yml: the exporter keeps its data on a volume (--storage.path)")
         missing = []
         for svc in services.values():
             for v in svc.get("volumes", []):
@@ -298,6 +314,18 @@ def check_docker():
     hc = [ln for ln in final if ln.upper().startswith("HEALTHCHECK ")]
     R.check(bool(hc) and "/-/healthy" in hc[0], "Dockerfile: HEALTHCHECK on /-/healthy")
     R.check(not re.search(r"^ADD\s+https?://", text, re.M | re.I), "Dockerfile: downloads nothing with ADD")
+    cargo = (ROOT / "Cargo.toml").read_text()
+    need = re.search(r'^rust-version\s*=\s*"(\d+)\.(\d+)', cargo, re.M)
+    pinned = re.search(r"^ARG RUST_VERSION=(\d+)\.(\d+)", text, re.M)
+    R.check(bool(need and pinned) and tuple(map(int, pinned.groups())) >= tuple(map(int, need.groups())),
+            "Dockerfile: its Rust toolchain is at least Cargo.toml's rust-version",
+            f"Dockerfile {pinned and '.'.join(pinned.groups())}, rust-version {need and '.'.join(need.groups())}")
+    labels = set(re.findall(r"org\.opencontainers\.image\.([a-z.]+)=", text))
+    R.check({"title", "description", "licenses", "version", "revision", "source"} <= labels,
+            "Dockerfile: OCI labels (title, description, licenses, version, revision, source)", ", ".join(sorted(labels)))
+    lic = re.search(r'^license\s*=\s*"([^"]+)"', cargo, re.M)
+    R.check(bool(lic) and (ROOT / "LICENSE").exists() and lic.group(1).split("-")[0] in (ROOT / "LICENSE").read_text()[:400],
+            "LICENSE exists and is the license Cargo.toml names", lic and lic.group(1))
     run("hadolint deploy/docker/Dockerfile", ["hadolint", str(DOCKER / "Dockerfile")])
     ignore = (ROOT / ".dockerignore").read_text().split()
     R.check("target" in ignore and ".git" in ignore, ".dockerignore keeps target/ and .git out of the build context")
@@ -311,6 +339,8 @@ def check_systemd():
     R.check(re.search(r"^(DynamicUser=yes|User=\S+)", unit, re.M) is not None, "systemd unit: a dedicated or dynamic user")
     R.check("--auth.refresh-token-file=%S/partnercenter-exporter/" in unit,
             "systemd unit: the rotated refresh token lives in the StateDirectory")
+    R.check("--storage.path=%S/partnercenter-exporter/" in unit,
+            "systemd unit: collected data is kept in the StateDirectory (--storage.path)")
     env = (SYSTEMD / "partnercenter-exporter.env.example").read_text()
     bad = [ln for ln in env.splitlines() if ln.strip() and not ln.startswith("#")
            and not re.match(r"PARTNERCENTER_[A-Z0-9_]+=", ln)]

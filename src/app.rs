@@ -1,5 +1,8 @@
 //! Wiring: configuration → token source → client → collectors → scheduler → HTTP server, and the
-//! three ways to run them (serve, `--once`, `--demo`).
+//! three ways to run them (serve, `--once`, `--demo`). Serving also supervises the background
+//! tasks: if the collection loop ever stops before a shutdown (a panic, a bug), the exporter
+//! exits non-zero so that its supervisor (Kubernetes, systemd, Docker) restarts it, rather than
+//! answering `/-/healthy` while collecting nothing.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,13 +12,16 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use tokio::task::JoinHandle;
+
 use crate::client::{ApiObserver, AuthError, ClientError, PartnerCenterClient, TokenSource};
-use crate::collector::{CollectorMode, Collectors};
+use crate::collector::{Collect, CollectorMode, Collectors};
 use crate::config::{Cli, Config, ConfigError, ExporterArgs, SimulateArgs};
 use crate::metrics::{ExporterMetrics, MetricsError};
 use crate::scheduler::Scheduler;
 use crate::server::{AppState, router};
 use crate::simulator::RunningSimulator;
+use crate::storage::Storage;
 
 /// Why the exporter could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -26,10 +32,10 @@ pub enum AppError {
     Metrics(#[from] MetricsError),
     #[error("cannot set up authentication: {0}")]
     Auth(#[from] AuthError),
-    #[error("cannot set up the Partner Center client: {0}")]
+    #[error(transparent)]
     Client(#[from] ClientError),
     #[error(
-        "cannot listen on {addr}: {source} (is another process using the port? change --web.listen-address)"
+        "--web.listen-address: cannot listen on {addr}: {source} (is another process using the port? choose another address)"
     )]
     Bind {
         addr: SocketAddr,
@@ -39,19 +45,38 @@ pub enum AppError {
     Serve(std::io::Error),
     #[error("cannot start the simulated Partner Center for --demo: {0}")]
     Simulator(std::io::Error),
+    #[error("{task} stopped ({reason}); exiting so that the supervisor restarts the exporter")]
+    TaskDied { task: &'static str, reason: String },
+}
+
+impl AppError {
+    /// Whether the user's configuration caused it: exit code 2, like a bad flag.
+    pub fn is_config(&self) -> bool {
+        matches!(
+            self,
+            AppError::Config(_)
+                | AppError::Bind { .. }
+                | AppError::Auth(AuthError::Config(_))
+                | AppError::Client(ClientError::Setup(_) | ClientError::Auth(AuthError::Config(_)))
+        )
+    }
 }
 
 /// Build the scheduler (and everything below it) from a configuration.
 pub fn build_scheduler(config: &Config) -> Result<Arc<Scheduler>, AppError> {
-    let metrics = Arc::new(ExporterMetrics::new(
-        &config.collection.enabled,
-        config.collection.interval,
-    )?);
+    let collection = &config.collection;
+    let periods: Vec<_> = collection
+        .enabled
+        .iter()
+        .map(|&kind| (kind, collection.period_of(kind)))
+        .collect();
+    let metrics = Arc::new(ExporterMetrics::new(&periods)?);
     let observer: Arc<dyn ApiObserver> = metrics.clone();
     let tokens = Arc::new(TokenSource::new(config.auth.clone(), observer.clone())?);
     let client = PartnerCenterClient::new(config.client.clone(), tokens, observer)?;
-    let collectors = Collectors::new(client, config.collection.clone());
-    Ok(Arc::new(Scheduler::new(collectors, metrics)))
+    let collectors: Arc<dyn Collect> = Arc::new(Collectors::new(client, collection.clone()));
+    let storage = config.storage_path.clone().map(Storage::open);
+    Ok(Arc::new(Scheduler::new(collectors, metrics, storage)))
 }
 
 /// A configured exporter with its listening socket bound.
@@ -62,7 +87,8 @@ pub struct App {
 }
 
 impl App {
-    /// Build everything and bind `config.web.listen_address` (port 0 picks a free port).
+    /// Build everything, bind `config.web.listen_address` (port 0 picks a free port) and load
+    /// the data kept in `--storage.path`, so that the first scrape already serves it.
     pub async fn build(config: &Config) -> Result<Self, AppError> {
         let scheduler = build_scheduler(config)?;
         let listener = TcpListener::bind(config.web.listen_address)
@@ -71,6 +97,7 @@ impl App {
                 addr: config.web.listen_address,
                 source,
             })?;
+        scheduler.restore().await;
         let state = AppState {
             scheduler: scheduler.clone(),
             telemetry_path: config.web.telemetry_path.clone(),
@@ -93,30 +120,101 @@ impl App {
         self.scheduler.clone()
     }
 
-    /// Serve and collect until `shutdown` is cancelled; in-flight scrapes finish first.
+    /// Serve and collect until `shutdown` is cancelled; in-flight scrapes finish first, runs in
+    /// progress are aborted. If the collection loop stops before that, the server stops too and
+    /// this returns [`AppError::TaskDied`].
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), AppError> {
         let addr = self.local_addr()?;
         tracing::info!(%addr, path = %self.state.telemetry_path, "serving metrics");
-        let collection = match self.scheduler.config().mode {
-            CollectorMode::Interval => Some(tokio::spawn(
-                self.scheduler.clone().run_interval(shutdown.child_token()),
+        let mut tasks = Vec::new();
+        match self.scheduler.config().mode {
+            CollectorMode::Interval => tasks.push((
+                "the collection loop",
+                tokio::spawn(self.scheduler.clone().run_interval(shutdown.child_token())),
             )),
             CollectorMode::Scrape => {
-                // Warm up: start the first run now rather than at the first scrape, so that
+                // Warm up: start the first runs now rather than at the first scrape, so that
                 // /-/ready (which Kubernetes may gate scraping on) can turn 200 without a scrape.
                 self.scheduler.refresh_for_scrape(Duration::ZERO).await;
-                None
             }
-        };
+        }
+        // At shutdown, a scrape waiting for a run in scrape mode must not hold the exit up.
+        let scheduler = self.scheduler.clone();
+        let stopping = shutdown.clone();
+        tokio::spawn(async move {
+            stopping.cancelled().await;
+            scheduler.abort_all();
+        });
         let server = axum::serve(self.listener, router(self.state))
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .await;
-        shutdown.cancel();
-        if let Some(collection) = collection {
-            let _ = collection.await;
-        }
-        server.map_err(AppError::Serve)
+            .into_future();
+        supervise(server, tasks, shutdown).await
     }
+}
+
+/// How long a shutdown waits for the background tasks to notice it.
+const TASK_STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Run `server` until it ends, watching `tasks`: a task that ends before `shutdown` is cancelled
+/// (it returned or panicked) cancels it, lets the server finish its in-flight requests, and is
+/// returned as [`AppError::TaskDied`].
+pub async fn supervise<S>(
+    server: S,
+    mut tasks: Vec<(&'static str, JoinHandle<()>)>,
+    shutdown: CancellationToken,
+) -> Result<(), AppError>
+where
+    S: std::future::Future<Output = std::io::Result<()>>,
+{
+    tokio::pin!(server);
+    let died = {
+        let watch = async {
+            if tasks.is_empty() {
+                return std::future::pending().await;
+            }
+            let (result, index, _) =
+                futures::future::select_all(tasks.iter_mut().map(|(_, handle)| handle)).await;
+            (index, result)
+        };
+        tokio::select! {
+            served = &mut server => Err(served),
+            (index, result) = watch => Ok((index, result)),
+        }
+    };
+    match died {
+        Err(served) => {
+            shutdown.cancel();
+            for (_, handle) in tasks {
+                let _ = tokio::time::timeout(TASK_STOP_GRACE, handle).await;
+            }
+            served.map_err(AppError::Serve)
+        }
+        Ok((index, result)) => {
+            let task = tasks[index].0;
+            if shutdown.is_cancelled() && result.is_ok() {
+                // It stopped because of the shutdown: finish serving as usual.
+                shutdown.cancel();
+                return server.await.map_err(AppError::Serve);
+            }
+            let reason = match result {
+                Ok(()) => "it returned".to_owned(),
+                Err(e) if e.is_panic() => format!("it panicked: {}", panic_text(e.into_panic())),
+                Err(e) => e.to_string(),
+            };
+            tracing::error!(task, %reason, "a background task stopped; exiting so that the supervisor restarts the exporter");
+            shutdown.cancel();
+            let _ = server.await;
+            Err(AppError::TaskDied { task, reason })
+        }
+    }
+}
+
+fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned())
 }
 
 /// `--once`: collect once and return the exposition and whether every collector succeeded.
@@ -144,6 +242,7 @@ pub struct Demo {
 /// Start the simulator on a free loopback port and configure the exporter against it with
 /// App+User authentication, so the whole path (token rotation included) is the real one.
 pub async fn demo_config(args: ExporterArgs) -> Result<(Config, Demo), AppError> {
+    refuse_upstream_flags(&args)?;
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(AppError::Simulator)?;
@@ -179,6 +278,43 @@ pub async fn demo_config(args: ExporterArgs) -> Result<(Config, Demo), AppError>
     let mut config = args.into_config()?;
     config.simulated = true;
     Ok((config, Demo { simulator, dir }))
+}
+
+/// `--demo` points the exporter at its own simulator, so flags that choose another upstream or
+/// credentials would be silently ignored: refuse them with one clear line instead.
+fn refuse_upstream_flags(args: &ExporterArgs) -> Result<(), ConfigError> {
+    let auth = &args.auth;
+    let given = [
+        (
+            "--partnercenter.url",
+            args.partner_center.partnercenter_url.is_some(),
+        ),
+        ("--auth.tenant-id", auth.auth_tenant_id.is_some()),
+        ("--auth.client-id", auth.auth_client_id.is_some()),
+        (
+            "--auth.client-secret-file",
+            auth.auth_client_secret_file.is_some(),
+        ),
+        (
+            "--auth.refresh-token-file",
+            auth.auth_refresh_token_file.is_some(),
+        ),
+        ("--auth.access-token-file", auth.auth_access_token_file.is_some()),
+        ("--auth.token-url", auth.auth_token_url.is_some()),
+        ("--auth.resource", auth.auth_resource.is_some()),
+        ("--auth.scope", auth.auth_scope.is_some()),
+        ("--auth.mode", auth.auth_mode != crate::client::AuthMode::AppUser),
+    ];
+    match given.iter().find(|(_, set)| *set) {
+        Some((flag, _)) => Err(ConfigError {
+            flag,
+            message: format!(
+                "--demo uses the built-in simulated Partner Center and its own credentials, and would ignore {flag} \
+                 (or its PARTNERCENTER_ environment variable); remove one of the two"
+            ),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Parse flags the way the binary does (for tests): `Cli` → validated `Config`.
@@ -226,4 +362,66 @@ pub async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         .shutdown()
         .await
         .context("the simulator's server failed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_background_task_that_panics_stops_the_exporter_with_an_error() {
+        let shutdown = CancellationToken::new();
+        let server = {
+            let shutdown = shutdown.clone();
+            async move {
+                shutdown.cancelled().await;
+                Ok(())
+            }
+        };
+        let task = tokio::spawn(async { panic!("the loop broke") });
+        let result = supervise(server, vec![("the collection loop", task)], shutdown.clone()).await;
+        match result {
+            Err(AppError::TaskDied { task, reason }) => {
+                assert_eq!(task, "the collection loop");
+                assert!(reason.contains("the loop broke"), "{reason}");
+            }
+            other => panic!("expected TaskDied, got {other:?}"),
+        }
+        assert!(shutdown.is_cancelled(), "the server was told to stop");
+    }
+
+    #[tokio::test]
+    async fn a_background_task_that_returns_early_stops_the_exporter_too() {
+        let shutdown = CancellationToken::new();
+        let server = {
+            let shutdown = shutdown.clone();
+            async move {
+                shutdown.cancelled().await;
+                Ok(())
+            }
+        };
+        let task = tokio::spawn(async {});
+        let result = supervise(server, vec![("the collection loop", task)], shutdown).await;
+        assert!(matches!(result, Err(AppError::TaskDied { .. })), "{result:?}");
+    }
+
+    #[tokio::test]
+    async fn a_shutdown_is_a_clean_exit() {
+        let shutdown = CancellationToken::new();
+        let server = {
+            let shutdown = shutdown.clone();
+            async move {
+                shutdown.cancelled().await;
+                Ok(())
+            }
+        };
+        let loop_token = shutdown.child_token();
+        let task = tokio::spawn(async move { loop_token.cancelled().await });
+        shutdown.cancel();
+        assert!(
+            supervise(server, vec![("the collection loop", task)], shutdown)
+                .await
+                .is_ok()
+        );
+    }
 }

@@ -1,11 +1,13 @@
 //! Files written so that a crash or a full disk never leaves half of one: a private temporary
-//! file in the same directory, flushed, renamed over the target, and the directory synced.
+//! file in the same directory, flushed, renamed over the target, and the directory synced. Used
+//! for the rotated refresh token and for the stored collector data (`--storage.path`).
 
 use std::path::Path;
 
 /// Writes `contents` to `path` atomically: a private temporary file in the same directory
-/// (mode 0600 on unix, since it holds a credential), flushed, then renamed over `path`, so a
-/// crash leaves either the old or the new token, never half of one.
+/// (mode 0600 on unix, since it may hold a credential or customer data), flushed and synced,
+/// then renamed over `path`. A crash, a full disk or a read-only directory leaves the old file
+/// as it was, never an empty or half-written one; the temporary file is removed on failure.
 pub fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let dir = match path.parent() {
@@ -65,5 +67,23 @@ mod tests {
         }
         let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
         assert_eq!(leftovers, 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_old_file_whole_and_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("refresh");
+        std::fs::write(&path, "old").unwrap();
+        // The target is a non-empty directory's name: the rename over it fails after the write.
+        let blocked = dir.path().join("blocked");
+        std::fs::create_dir(&blocked).unwrap();
+        std::fs::write(blocked.join("x"), "x").unwrap();
+        assert!(write_private_file(&blocked, b"new").is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
     }
 }

@@ -26,4 +26,5 @@ pub mod server;
 pub mod shutdown;
 pub mod simulator;
 pub mod snapshot;
+pub mod storage;
 pub mod telemetry;

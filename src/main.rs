@@ -1,31 +1,66 @@
 //! The `partnercenter-exporter` binary: parse flags, set up logging, run. Everything else lives in
 //! the library.
+//!
+//! Exit codes: 0 after SIGINT/SIGTERM or a good `--once`; 2 (and exactly one line on standard
+//! error) when the configuration is wrong, a bad flag as much as a busy port; 1 for any other
+//! failure, including a collection loop that stopped (so the supervisor restarts the exporter).
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
+use clap::error::ErrorKind;
 use partnercenter_exporter::app::{self, App};
 use partnercenter_exporter::config::{Cli, Command};
-use partnercenter_exporter::{shutdown, telemetry};
+use partnercenter_exporter::telemetry::print_line;
+use partnercenter_exporter::{metrics, shutdown, telemetry};
 
 /// Exit code for bad configuration, as for bad flags (clap uses 2 too).
 const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    metrics::mark_start();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return flag_error(e),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("partnercenter-exporter: cannot start the async runtime: {e}");
+            print_line(&format!(
+                "partnercenter-exporter: cannot start the async runtime: {e}"
+            ));
             return ExitCode::FAILURE;
         }
     };
-    if let Err(e) = telemetry::init(&cli.exporter.logging.log_level, cli.exporter.logging.log_format) {
-        eprintln!("partnercenter-exporter: bad configuration: --log.level: {e}");
-        return ExitCode::from(EXIT_CONFIG);
-    }
+    let _logs = telemetry::init(&cli.exporter.logging.log_level, cli.exporter.logging.log_format);
     runtime.block_on(run(cli))
+}
+
+/// `--help` and `--version` as clap prints them; any other flag error as one line, exit code 2.
+fn flag_error(e: clap::Error) -> ExitCode {
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // Printing help to a closed pipe is not worth a panic either.
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            let rendered = e.render().to_string();
+            let first = rendered
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or("invalid flags");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            print_line(&format!(
+                "partnercenter-exporter: bad configuration: {first} (see --help)"
+            ));
+            ExitCode::from(EXIT_CONFIG)
+        }
+    }
 }
 
 async fn run(cli: Cli) -> ExitCode {
@@ -33,7 +68,7 @@ async fn run(cli: Cli) -> ExitCode {
         return match app::simulate(args).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("partnercenter-exporter simulate: {e:#}");
+                print_line(&format!("partnercenter-exporter simulate: {e:#}"));
                 ExitCode::FAILURE
             }
         };
@@ -42,38 +77,39 @@ async fn run(cli: Cli) -> ExitCode {
     let demo = args.run.demo;
     let (config, _demo) = if demo {
         match app::demo_config(args).await {
-            Ok((config, demo)) => {
-                tracing::warn!(
-                    upstream = %config.client.base_url,
-                    "DEMO MODE: serving data from the built-in SIMULATED Partner Center, not from Microsoft"
-                );
-                (config, Some(demo))
-            }
+            Ok((config, demo)) => (config, Some(demo)),
             Err(e) => return fail(e),
         }
     } else {
         match args.into_config() {
             Ok(config) => (config, None),
-            Err(e) => {
-                eprintln!("partnercenter-exporter: bad configuration: {e}");
-                return ExitCode::from(EXIT_CONFIG);
-            }
+            Err(e) => return fail(e.into()),
         }
     };
 
+    // Said once the configuration is known to be good, so that an error stays the only line.
+    let say_demo = || {
+        if demo {
+            tracing::warn!(
+                upstream = %config.client.base_url,
+                "DEMO MODE: serving data from the built-in SIMULATED Partner Center, not from Microsoft"
+            );
+        }
+    };
     if config.once {
+        say_demo();
         return match app::collect_once(&config).await {
             Ok((exposition, ok)) => {
                 let mut stdout = std::io::stdout().lock();
                 if let Err(e) = stdout.write_all(&exposition).and_then(|()| stdout.flush()) {
-                    eprintln!("partnercenter-exporter: cannot write to stdout: {e}");
+                    print_line(&format!("partnercenter-exporter: cannot write to stdout: {e}"));
                     return ExitCode::FAILURE;
                 }
                 if ok {
                     ExitCode::SUCCESS
                 } else {
-                    eprintln!(
-                        "partnercenter-exporter: at least one collector failed (see partnercenter_collector_success)"
+                    print_line(
+                        "partnercenter-exporter: at least one collector failed (see partnercenter_collector_success)",
                     );
                     ExitCode::FAILURE
                 }
@@ -86,6 +122,7 @@ async fn run(cli: Cli) -> ExitCode {
         Ok(app) => app,
         Err(e) => return fail(e),
     };
+    say_demo();
     if let Ok(addr) = app.local_addr() {
         tracing::info!(%addr, mode = ?config.collection.mode, "partnercenter-exporter started; open http://{addr}/");
     }
@@ -98,11 +135,13 @@ async fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// One line on standard error. A configuration error (exit code 2) is printed only there; any
+/// other failure is logged too, for log collectors that do not keep standard error's raw lines.
 fn fail(e: app::AppError) -> ExitCode {
-    tracing::error!(error = %e, "partnercenter-exporter failed");
-    eprintln!("partnercenter-exporter: {e}");
-    match e {
-        app::AppError::Config(_) => ExitCode::from(EXIT_CONFIG),
-        _ => ExitCode::FAILURE,
+    if e.is_config() {
+        print_line(&format!("partnercenter-exporter: bad configuration: {e}"));
+        return ExitCode::from(EXIT_CONFIG);
     }
+    tracing::error!(error = %e, "partnercenter-exporter failed");
+    ExitCode::FAILURE
 }

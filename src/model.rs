@@ -1,14 +1,16 @@
 //! Plain data rows shared by the Partner Center client, the collectors, the snapshot and the
 //! simulator's tests. No Prometheus and no HTTP types live here: these are the facts Partner Center
-//! reported, already normalised (GUIDs lower-cased, timestamps in UTC, numbers as `f64`).
+//! reported, already normalised (GUIDs lower-cased, timestamps in UTC, numbers as `f64`). The rows
+//! are serde types because `--storage.path` keeps them across restarts (see [`crate::storage`]).
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 /// One row of license usage: a customer × product × workload.
 ///
 /// Filled from the commercial usage endpoint, or from the legacy per-customer usage endpoint, which
 /// lacks `product_id` and often `workload_code`: those get a [`derived_id`] of the name.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct UsageRow {
     pub customer_tenant_id: String,
     pub customer_name: String,
@@ -27,7 +29,7 @@ pub struct UsageRow {
 }
 
 /// One row of license deployment: a customer × product.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct DeploymentRow {
     pub customer_tenant_id: String,
     pub customer_name: String,
@@ -43,7 +45,7 @@ pub struct DeploymentRow {
 }
 
 /// One row of the partner-level (legacy) deployment insights: a service × channel.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PartnerDeploymentRow {
     pub service_code: String,
     pub channel: String,
@@ -54,7 +56,7 @@ pub struct PartnerDeploymentRow {
 }
 
 /// One row of the partner-level (legacy) usage insights: a service × workload × channel.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PartnerUsageRow {
     pub service_code: String,
     /// The legacy endpoint sends only the workload's name: this is its [`derived_id`].

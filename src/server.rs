@@ -168,6 +168,7 @@ async fn healthy() -> &'static str {
     "OK\n"
 }
 
+/// 200 once any collector has data, from a run or from `--storage.path`.
 async fn ready(State(state): State<AppState>) -> Response {
     if state.scheduler.snapshot().has_data() {
         (StatusCode::OK, "ready\n").into_response()
@@ -229,6 +230,7 @@ async fn landing(State(state): State<AppState>) -> Html<String> {
     let mut rows = String::new();
     for c in &snapshot.collectors {
         let (state_text, class) = match &c.last_run {
+            None if c.restored => ("restored from --storage.path, first run pending", "pending"),
             None => ("not run yet", "pending"),
             Some(run) if run.error.is_none() => ("ok", "ok"),
             Some(_) => ("failing", "failing"),
@@ -276,7 +278,7 @@ async fn landing(State(state): State<AppState>) -> Html<String> {
 <p>Series and bytes are those of the last good data as served; the filters are <code>--collector.customers.include</code>/<code>exclude</code> and <code>--collector.products.include</code>/<code>exclude</code>.</p>
 </body></html>
 ",
-        version = env!("CARGO_PKG_VERSION"),
+        version = crate::metrics::build::LONG_VERSION,
         mode = html_escape(&mode),
         max_age = humantime::format_duration(config.max_age),
     ))

@@ -9,8 +9,9 @@ pub fn on_signal() -> CancellationToken {
     let cancel = token.clone();
     tokio::spawn(async move {
         signal().await;
-        tracing::info!("shutdown signal received; finishing in-flight scrapes");
+        // Cancel first: nothing, not even a log line, may stand between a signal and the stop.
         cancel.cancel();
+        tracing::info!("shutdown signal received; finishing in-flight scrapes");
     });
     token
 }

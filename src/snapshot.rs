@@ -1,7 +1,8 @@
 //! The snapshot: what the exporter currently knows, per collector — its last run, its last good
 //! data (already encoded), and when that data was collected — and the info series naming the
-//! objects of that data. A new snapshot is built off to the side after every run and published in
-//! one atomic swap, so a scrape sees the old one or the new one, never a mix, and never waits.
+//! objects of that data. A new snapshot is built off to the side whenever a collector finishes
+//! (only that collector's part and the info series change) and published in one atomic swap, so
+//! a scrape sees the old part or the new one, never a mix, and never waits.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +32,8 @@ pub struct CollectorState {
     pub last_success: Option<DateTime<Utc>>,
     /// The last good data; kept when later runs fail, until it is older than `--collector.max-age`.
     pub data: Option<Arc<RenderedData>>,
+    /// The data was loaded from `--storage.path` and no run has produced newer data yet.
+    pub restored: bool,
 }
 
 impl CollectorState {
@@ -55,9 +58,9 @@ impl CollectorState {
 pub struct Snapshot {
     pub collectors: Vec<CollectorState>,
     /// The info series (`partnercenter_customer_info`, …) of every object that the collectors'
-    /// current data names, each once; rendered when the snapshot was built.
+    /// current data names, each once; rendered whenever a collector's part changes.
     pub names: Arc<RenderedData>,
-    /// When the last run (of any outcome) finished.
+    /// When a collector's part last changed.
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -72,6 +75,7 @@ impl Snapshot {
                     last_run: None,
                     last_success: None,
                     data: None,
+                    restored: false,
                 })
                 .collect(),
             names: Arc::new(render_info([])),
@@ -107,6 +111,7 @@ mod tests {
                 &Dataset::Usage(vec![]),
                 &RenderContext::default(),
             ))),
+            restored: false,
         };
         let max_age = Duration::from_secs(3600);
         assert!(

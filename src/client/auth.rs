@@ -24,9 +24,11 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
 use super::credentials::{AuthConfig, AuthError, AuthMode};
-use super::grant::{self, Exchange};
+use super::endpoint;
+use super::grant::{self, Exchange, Granted};
 use super::observer::ApiObserver;
 use super::redact::Redactor;
+use super::retry;
 use crate::files::write_private_file;
 
 /// Hands out a valid access token, renewing it before it expires, one renewal at a time.
@@ -207,11 +209,45 @@ impl TokenSource {
         token
     }
 
+    /// One renewal: the token request, retried like every Partner Center call (5xx, 429 with
+    /// its `Retry-After`, 408, timeouts and connection errors; backoff with jitter, at most
+    /// `max_retries` times), but never on a refusal that repeating cannot fix.
+    async fn request_with_retries(&self, refresh_token: Option<&SecretString>) -> Result<Granted, AuthError> {
+        let mut retries = 0u32;
+        loop {
+            let failed = match self.exchange().request_token(refresh_token).await {
+                Ok(granted) => return Ok(granted),
+                Err(failed) => failed,
+            };
+            let Some((reason, retry_after)) = failed.retry else {
+                return Err(failed.error);
+            };
+            if retries >= self.config.max_retries {
+                return Err(failed.error);
+            }
+            let delay = retry::retry_delay(
+                retries,
+                retry_after,
+                self.config.backoff_base,
+                self.config.backoff_max,
+                rand::random::<f64>(),
+            );
+            retries += 1;
+            self.observer.retry(endpoint::TOKEN, reason);
+            tracing::warn!(
+                reason,
+                retry = retries,
+                max_retries = self.config.max_retries,
+                delay_ms = delay.as_millis() as u64,
+                error = %failed.error,
+                "token request failed; retrying"
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
     async fn renew(&self, renewal: &mut Renewal) -> Result<Cached, AuthError> {
-        let outcome = self
-            .exchange()
-            .request_token(renewal.refresh_token.as_ref())
-            .await;
+        let outcome = self.request_with_retries(renewal.refresh_token.as_ref()).await;
         self.observer.token_refresh(match &outcome {
             Ok(_) => "success",
             Err(e) => e.refresh_result(),
@@ -281,13 +317,21 @@ impl TokenSource {
                 tracing::info!(path = %path.display(), "stored the rotated refresh token");
             }
             // Not fatal: the sign-in service does not revoke the previous refresh token, so the
-            // one in the file keeps working until its own 90 days are up. The rotation metric
-            // stops moving, which is what should alert.
-            Err(e) => tracing::error!(
-                path = %path.display(),
-                error = %e,
-                "cannot write the rotated refresh token back; the one in the file stays valid until it expires"
-            ),
+            // one in the file keeps working until its own 90 days are up. The write is atomic, so
+            // the old file is never left empty or cut. Counted, and the rotation metric stops
+            // moving, which is what alerts.
+            Err(e) => {
+                self.observer.refresh_token_write_failed();
+                tracing::error!(
+                    path = %path.display(),
+                    error = %e,
+                    "cannot write the rotated refresh token to --auth.refresh-token-file; the new token is kept and used in memory, \
+                     and the file still holds the previous one, unchanged. After a restart the exporter starts from the previous token, \
+                     which keeps working until 90 days after it was issued; then renewals fail with invalid_grant. \
+                     Make the file and its directory writable by the exporter (free disk space, fix the owner or the read-only mount); \
+                     the next rotation writes it"
+                )
+            }
         }
     }
 
@@ -372,6 +416,9 @@ mod tests {
             access_token: Some("access-s3cret".into()),
             refresh_margin: Duration::from_secs(300),
             timeout: Duration::from_secs(5),
+            max_retries: 0,
+            backoff_base: Duration::from_millis(1),
+            backoff_max: Duration::from_millis(1),
         };
         let source = TokenSource::new(config.clone(), Arc::new(NoopObserver)).unwrap();
         for text in [format!("{config:?}"), format!("{source:?}")] {
@@ -395,6 +442,9 @@ mod tests {
             access_token: None,
             refresh_margin: Duration::from_secs(300),
             timeout: Duration::from_secs(5),
+            max_retries: 0,
+            backoff_base: Duration::from_millis(1),
+            backoff_max: Duration::from_millis(1),
         };
         let err = TokenSource::new(config, Arc::new(NoopObserver)).unwrap_err();
         assert!(err.to_string().contains("refresh token"), "{err}");

@@ -57,6 +57,13 @@ pub struct AuthConfig {
     pub refresh_margin: std::time::Duration,
     /// Per-request timeout for the sign-in service.
     pub timeout: std::time::Duration,
+    /// Retries of a token request that failed with 5xx, 429, 408, a timeout or a connection
+    /// error (`--partnercenter.max-retries`, shared with the API).
+    pub max_retries: u32,
+    /// First backoff delay of those retries; doubled each retry, with jitter.
+    pub backoff_base: std::time::Duration,
+    /// Upper bound of a backoff delay and of an honoured `Retry-After`.
+    pub backoff_max: std::time::Duration,
 }
 
 /// Why no access token could be had. Never contains a secret.

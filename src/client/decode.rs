@@ -26,15 +26,25 @@ pub(crate) fn snippet(bytes: &[u8]) -> String {
     text
 }
 
-/// Parses a JSON body after stripping a BOM.
+/// Parses a JSON body after stripping a BOM. A key that appears twice in one object (which
+/// serde's derived structs refuse as a "duplicate field", failing the whole page) takes its last
+/// value, as JavaScript's `JSON.parse` does: on that error the body is parsed again through
+/// `serde_json::Value`, whose maps keep the last value. Only such pages pay for the second parse.
 pub(crate) fn from_body<T: de::DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_json::Error> {
     let bytes = strip_bom(bytes);
     // Checking the whole body's UTF-8 at once is cheaper than serde_json checking each of the
     // hundred thousand strings of a page on its own; a body that is not UTF-8 goes the slow way,
     // so that the error names the position.
-    match std::str::from_utf8(bytes) {
+    let parsed = match std::str::from_utf8(bytes) {
         Ok(text) => serde_json::from_str(text),
         Err(_) => serde_json::from_slice(bytes),
+    };
+    match parsed {
+        Err(e) if e.is_data() && e.to_string().starts_with("duplicate field") => {
+            let value: serde_json::Value = serde_json::from_slice(bytes)?;
+            serde_json::from_value(value)
+        }
+        other => other,
     }
 }
 

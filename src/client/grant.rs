@@ -18,6 +18,7 @@ use super::decode;
 use super::endpoint;
 use super::observer::ApiObserver;
 use super::redact::Redactor;
+use super::retry;
 
 /// The HTTP client for the token endpoint: no redirects, since a redirected POST would carry the
 /// client secret and the refresh token to the redirect's target.
@@ -66,6 +67,20 @@ const MFA_CODES: [u64; 5] = [50072, 50074, 50076, 50079, 900421];
 /// Longest `error_description` line quoted in an error.
 const MAX_DESCRIPTION: usize = 300;
 
+/// A failed exchange, and whether another attempt may help: `retry` is the reason label and the
+/// server's `Retry-After` for 5xx, 429, 408, timeouts and connection errors. Refusals that
+/// repeating cannot fix (`invalid_grant`, `invalid_client`, MFA, other 4xx, a redirect) have none.
+pub(super) struct Failed {
+    pub(super) error: AuthError,
+    pub(super) retry: Option<(&'static str, Option<Duration>)>,
+}
+
+impl Failed {
+    fn fatal(error: AuthError) -> Self {
+        Self { error, retry: None }
+    }
+}
+
 /// One exchange with the token endpoint, borrowing what the token source holds.
 pub(super) struct Exchange<'a> {
     pub(super) config: &'a AuthConfig,
@@ -79,7 +94,7 @@ impl Exchange<'_> {
     pub(super) async fn request_token(
         &self,
         refresh_token: Option<&SecretString>,
-    ) -> Result<Granted, AuthError> {
+    ) -> Result<Granted, Failed> {
         let url = url_for_messages(&self.config.token_url);
         let secret = self
             .config
@@ -118,31 +133,53 @@ impl Exchange<'_> {
         let status = response.status();
         if status.is_redirection() {
             self.observer.request(endpoint::TOKEN, status.as_str());
-            return Err(AuthError::Redirected {
+            // Not retried: the answer would be the same redirect.
+            return Err(Failed::fatal(AuthError::Redirected {
                 url,
                 status: status.as_u16(),
                 location: location_host(response.headers()),
-            });
+            }));
         }
+        // 5xx, 429 and 408 are worth another attempt, after the server's Retry-After if it sent one.
+        let retry = retry::retry_reason(status).map(|reason| {
+            let after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| retry::parse_retry_after(v, std::time::SystemTime::now()));
+            (reason, after)
+        });
         let body = match read_body(response, MAX_TOKEN_RESPONSE, Overflow::Fail).await {
             Ok(body) => body,
             Err(BodyError::TooLarge) => {
                 self.observer.request(endpoint::TOKEN, status.as_str());
-                return Err(AuthError::BadResponse {
-                    url,
-                    status: status.as_u16(),
-                    detail: format!("larger than {MAX_TOKEN_RESPONSE} bytes"),
+                return Err(Failed {
+                    error: AuthError::BadResponse {
+                        url,
+                        status: status.as_u16(),
+                        detail: format!("larger than {MAX_TOKEN_RESPONSE} bytes"),
+                    },
+                    retry,
                 });
             }
             Err(BodyError::Transport(e)) => return Err(self.transport_error(url, e)),
         };
         self.observer.request(endpoint::TOKEN, status.as_str());
-        let parsed: TokenResponse = decode::from_body(&body).map_err(|e| AuthError::BadResponse {
-            url: url.clone(),
-            status: status.as_u16(),
-            // Position and category only: serde's message could quote a token.
-            detail: format!("{} at line {} column {}", json_problem(&e), e.line(), e.column()),
-        })?;
+        let parsed: TokenResponse = match decode::from_body(&body) {
+            Ok(parsed) => parsed,
+            // An overloaded sign-in service or a proxy in front of it answers 5xx with HTML.
+            Err(e) => {
+                return Err(Failed {
+                    error: AuthError::BadResponse {
+                        url: url.clone(),
+                        status: status.as_u16(),
+                        // Position and category only: serde's message could quote a token.
+                        detail: format!("{} at line {} column {}", json_problem(&e), e.line(), e.column()),
+                    },
+                    retry,
+                });
+            }
+        };
         drop(body);
         let access_token = parsed.access_token.clone().filter(|t| !t.trim().is_empty());
         match access_token {
@@ -154,22 +191,38 @@ impl Exchange<'_> {
                     .filter(|t| !t.trim().is_empty())
                     .map(SecretString::from),
             }),
-            _ => Err(self.refusal(url, status.as_u16(), &parsed)),
+            _ => {
+                let error = self.refusal(url, status.as_u16(), &parsed);
+                // A dead refresh token or a missing MFA claim stays so however often it is asked.
+                let retry = retry.filter(|_| {
+                    !matches!(
+                        error,
+                        AuthError::InvalidGrant { .. } | AuthError::MfaRequired { .. }
+                    )
+                });
+                Err(Failed { error, retry })
+            }
         }
     }
 
-    fn transport_error(&self, url: String, e: reqwest::Error) -> AuthError {
+    fn transport_error(&self, url: String, e: reqwest::Error) -> Failed {
         if e.is_timeout() {
             self.observer.request(endpoint::TOKEN, "timeout");
-            AuthError::Timeout {
-                url,
-                timeout: self.config.timeout,
+            Failed {
+                error: AuthError::Timeout {
+                    url,
+                    timeout: self.config.timeout,
+                },
+                retry: Some(("timeout", None)),
             }
         } else {
             self.observer.request(endpoint::TOKEN, "error");
-            AuthError::Unreachable {
-                url,
-                detail: transport_detail(e),
+            Failed {
+                error: AuthError::Unreachable {
+                    url,
+                    detail: transport_detail(e),
+                },
+                retry: Some(("connection", None)),
             }
         }
     }

@@ -6,10 +6,11 @@
 //! Layout, lowest layer first; each module uses only the ones above it:
 //! - `endpoint` (names), `settings` ([`ClientConfig`]), `observer` ([`ApiObserver`]), `redact`
 //!   (blanking secrets out of quoted text), `decode` (tolerant field decoders), `body` (reading a
-//!   response within a size limit);
+//!   response within a size limit), `retry` (pure policy, shared by the token endpoint and the
+//!   API);
 //! - `credentials` ([`AuthConfig`], [`AuthError`]), `grant` (one exchange with the token
-//!   endpoint), `auth` ([`TokenSource`]: cached, single-flight renewal);
-//! - `error` ([`ClientError`]), `retry` and `paging` (pure policy), `wire` (response bodies →
+//!   endpoint), `auth` ([`TokenSource`]: cached, single-flight renewal, retried);
+//! - `error` ([`ClientError`]), `paging` (pure policy), `wire` (response bodies →
 //!   [`crate::model`] rows), `http` (one GET with limits, retries and a token renewal on 401);
 //! - this file: [`PartnerCenterClient`], one method per endpoint.
 
@@ -41,6 +42,7 @@ pub use auth::TokenSource;
 pub use credentials::{AuthConfig, AuthError, AuthMode, TokenVersion};
 pub use error::{ApiFault, ClientError};
 pub use observer::{ApiObserver, NoopObserver};
+pub use retry::backoff;
 pub use settings::{AnalyticsQuery, ClientConfig};
 
 /// The Partner Center client. Cheap to clone; clones share the token, rate and concurrency limits.
@@ -231,21 +233,22 @@ impl PartnerCenterClient {
             guard
                 .visit(url.as_str().to_owned())
                 .map_err(|detail| paging_error(endpoint, &url, detail))?;
-            let page: wire::Page<W> = self
+            let mut page: wire::Page<W> = self
                 .fetch_page(endpoint, &url, &HeaderMap::new(), correlation_id)
                 .await?;
-            let items = page.items.unwrap_or_default();
-            tracing::debug!(endpoint, rows = items.len(), total = ?page.total_count, "page received");
+            let (next_link, total_count) = (page.next_link.take(), page.total_count);
+            let items = page.rows().unwrap_or_default();
+            tracing::debug!(endpoint, rows = items.len(), total = ?total_count, "page received");
             if items.is_empty() {
                 break;
             }
             rows.extend(items.into_iter().map(map));
-            if let Some(link) = page.next_link {
+            if let Some(link) = next_link {
                 let resolved = paging::resolve_next_link(&url, &self.config.base_url, &link)
                     .map_err(|detail| paging_error(endpoint, &url, detail))?;
                 next = Some(resolved);
-            } else if page.total_count.is_some_and(|total| (rows.len() as f64) < total) {
-                tracing::debug!(endpoint, rows = rows.len(), total = ?page.total_count, "no @nextLink although TotalCount says more rows exist; continuing with skip");
+            } else if total_count.is_some_and(|total| (rows.len() as f64) < total) {
+                tracing::debug!(endpoint, rows = rows.len(), total = ?total_count, "no @nextLink although TotalCount says more rows exist; continuing with skip");
                 next = Some(page_url(rows.len()));
             }
         }
@@ -279,8 +282,9 @@ impl PartnerCenterClient {
             guard
                 .visit(key)
                 .map_err(|detail| paging_error(endpoint, &url, detail))?;
-            let page: wire::Page<W> = self.fetch_page(endpoint, &url, &headers, correlation_id).await?;
-            let items = page.items.unwrap_or_default();
+            let mut page: wire::Page<W> = self.fetch_page(endpoint, &url, &headers, correlation_id).await?;
+            let link = page.links.take().and_then(|l| l.next);
+            let items = page.rows().unwrap_or_default();
             tracing::debug!(endpoint, rows = items.len(), "page received");
             if items.is_empty() {
                 break;
@@ -295,7 +299,7 @@ impl PartnerCenterClient {
                     "skipped items without an id"
                 );
             }
-            if let Some(link) = page.links.and_then(|l| l.next) {
+            if let Some(link) = link {
                 next = Some(self.collection_link(endpoint, &url, link)?);
             }
         }
@@ -359,12 +363,15 @@ impl PartnerCenterClient {
         };
         let page: wire::Page<W> =
             decode::from_body(&fetched.body).map_err(|e| decode_error(e.to_string()))?;
-        if page.items.is_none() {
-            return Err(decode_error(
+        match &page.items {
+            None => Err(decode_error(
                 "no `Value`, `value` or `items` list in the body".into(),
-            ));
+            )),
+            Some(wire::Listed::Null) => Err(decode_error(
+                "the list of rows is null rather than a list (an empty listing is []); not taking it for no data, so the last good data stays".into(),
+            )),
+            Some(wire::Listed::Rows(_)) => Ok(page),
         }
-        Ok(page)
     }
 }
 

@@ -14,6 +14,8 @@ pub trait ApiObserver: Send + Sync {
     fn token_refresh(&self, _result: &'static str) {}
     /// The sign-in service handed out a new refresh token and it was stored.
     fn refresh_token_rotated(&self, _at: DateTime<Utc>) {}
+    /// A rotated refresh token could not be written to its file (it is kept in memory).
+    fn refresh_token_write_failed(&self) {}
 }
 
 /// An observer that ignores everything.

@@ -42,7 +42,8 @@ pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration
 
 /// The exponential step for retry number `retry` (0 = first retry), capped at `max`, with
 /// equal jitter: `jitter` in `[0, 1)` picks a point between half the step and the full step.
-pub(crate) fn backoff(retry: u32, base: Duration, max: Duration, jitter: f64) -> Duration {
+/// The scheduler retries failed collector runs with the same policy.
+pub fn backoff(retry: u32, base: Duration, max: Duration, jitter: f64) -> Duration {
     let factor = 2u32.saturating_pow(retry.min(31));
     let step = base.saturating_mul(factor).min(max);
     let half = step / 2;

@@ -24,13 +24,25 @@ use crate::model::{
     Customer, DeploymentRow, PartnerDeploymentRow, PartnerUsageRow, UsageRow, derived_id, id_or_derived,
 };
 
-/// Present list: `null` → empty. Absence is told apart by `#[serde(default)]` giving `None`.
-fn present_list<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+/// A list key that is present: its rows, or `null`. Absence is told apart by
+/// `#[serde(default)]` giving `None`.
+fn present_list<'de, D, T>(d: D) -> Result<Option<Listed<T>>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    Ok(Some(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default()))
+    Ok(Some(match Option::<Vec<T>>::deserialize(d)? {
+        Some(rows) => Listed::Rows(rows),
+        None => Listed::Null,
+    }))
+}
+
+/// What the item key of a page held.
+pub(crate) enum Listed<T> {
+    /// `"Value": null`: not an empty listing. Partner Center sends `[]` when there are no rows,
+    /// so a null is a fault, and taking it for "no rows" would make every series vanish.
+    Null,
+    Rows(Vec<T>),
 }
 
 // ----- envelopes -----
@@ -50,7 +62,7 @@ pub(crate) struct Page<T> {
         default,
         deserialize_with = "present_list"
     )]
-    pub items: Option<Vec<T>>,
+    pub items: Option<Listed<T>>,
     #[serde(
         rename = "@nextLink",
         alias = "nextLink",
@@ -68,6 +80,16 @@ pub(crate) struct Page<T> {
     pub total_count: Option<f64>,
     #[serde(default, alias = "Links")]
     pub links: Option<Links>,
+}
+
+impl<T> Page<T> {
+    /// The rows, or `None` when the body has no item key or its value is `null`.
+    pub(crate) fn rows(self) -> Option<Vec<T>> {
+        match self.items {
+            Some(Listed::Rows(rows)) => Some(rows),
+            _ => None,
+        }
+    }
 }
 
 /// `links` of a legacy collection; only `next` matters for paging.
@@ -119,18 +141,36 @@ pub(crate) struct UsageWire {
     service_name: String,
     #[serde(default, deserialize_with = "text")]
     channel: String,
-    /// The usage example spells it `licenseActive`; the field table `licensesActive`.
-    #[serde(default, alias = "licenseActive", deserialize_with = "count")]
+    /// The usage example spells it `licenseActive`; the field table `licensesActive`. Separate
+    /// fields rather than a serde alias, so that a row carrying both is not a "duplicate field"
+    /// error failing the whole page: the field table's spelling wins (see `active`).
+    #[serde(default, deserialize_with = "count")]
     licenses_active: Option<f64>,
-    #[serde(default, alias = "licenseQualified", deserialize_with = "count")]
+    #[serde(default, rename = "licenseActive", deserialize_with = "count")]
+    license_active: Option<f64>,
+    #[serde(default, deserialize_with = "count")]
     licenses_qualified: Option<f64>,
+    #[serde(default, rename = "licenseQualified", deserialize_with = "count")]
+    license_qualified: Option<f64>,
     #[serde(default, deserialize_with = "timestamp")]
     processed_date_time: Option<DateTime<Utc>>,
 }
 
 impl UsageWire {
+    /// `licensesActive` (the documented field table's spelling) when present, else the usage
+    /// example's `licenseActive`; absent or null → 0.
+    fn active(&self) -> f64 {
+        self.licenses_active.or(self.license_active).unwrap_or(0.0)
+    }
+
+    /// Like [`UsageWire::active`], for `licensesQualified` / `licenseQualified`.
+    fn qualified(&self) -> f64 {
+        self.licenses_qualified.or(self.license_qualified).unwrap_or(0.0)
+    }
+
     /// A row of `GET {usage_path}`.
     pub(crate) fn into_commercial(self) -> UsageRow {
+        let (licenses_active, licenses_qualified) = (self.active(), self.qualified());
         UsageRow {
             customer_tenant_id: id_or_derived(guid_owned(self.customer_tenant_id), &self.customer_name),
             product_id: id_or_derived(guid_owned(self.product_id), &self.product_name),
@@ -141,8 +181,8 @@ impl UsageWire {
             service_code: self.service_code,
             service_name: self.service_name,
             channel: self.channel,
-            licenses_active: self.licenses_active.unwrap_or(0.0),
-            licenses_qualified: self.licenses_qualified.unwrap_or(0.0),
+            licenses_active,
+            licenses_qualified,
             processed_at: self.processed_date_time,
         }
     }
@@ -150,6 +190,7 @@ impl UsageWire {
     /// A row of `GET /v1/customers/{id}/analytics/licenses/usage`: the legacy rows carry no
     /// customer id or product id, and their `serviceName` holds a code (`o365`).
     pub(crate) fn into_legacy(self, customer_id: &str) -> UsageRow {
+        let (licenses_active, licenses_qualified) = (self.active(), self.qualified());
         let (service_code, service_name) = code_or_name(self.service_code, self.service_name);
         UsageRow {
             customer_tenant_id: guid(customer_id),
@@ -161,8 +202,8 @@ impl UsageWire {
             service_code,
             service_name,
             channel: self.channel,
-            licenses_active: self.licenses_active.unwrap_or(0.0),
-            licenses_qualified: self.licenses_qualified.unwrap_or(0.0),
+            licenses_active,
+            licenses_qualified,
             processed_at: self.processed_date_time,
         }
     }
@@ -186,10 +227,15 @@ pub(crate) struct DeploymentWire {
     service_name: String,
     #[serde(default, deserialize_with = "text")]
     channel: String,
-    #[serde(default, alias = "licenseDeployed", deserialize_with = "count")]
+    /// Both spellings kept apart, as for usage: `licensesDeployed` wins over `licenseDeployed`.
+    #[serde(default, deserialize_with = "count")]
     licenses_deployed: Option<f64>,
-    #[serde(default, alias = "licenseSold", deserialize_with = "count")]
+    #[serde(default, rename = "licenseDeployed", deserialize_with = "count")]
+    license_deployed: Option<f64>,
+    #[serde(default, deserialize_with = "count")]
     licenses_sold: Option<f64>,
+    #[serde(default, rename = "licenseSold", deserialize_with = "count")]
+    license_sold: Option<f64>,
     #[serde(default, deserialize_with = "timestamp")]
     processed_date_time: Option<DateTime<Utc>>,
 }
@@ -205,8 +251,8 @@ impl DeploymentWire {
             service_code: self.service_code,
             service_name: self.service_name,
             channel: self.channel,
-            licenses_deployed: self.licenses_deployed.unwrap_or(0.0),
-            licenses_sold: self.licenses_sold.unwrap_or(0.0),
+            licenses_deployed: self.licenses_deployed.or(self.license_deployed).unwrap_or(0.0),
+            licenses_sold: self.licenses_sold.or(self.license_sold).unwrap_or(0.0),
             processed_at: self.processed_date_time,
         }
     }
@@ -222,8 +268,8 @@ impl DeploymentWire {
             service_code,
             service_name,
             channel: self.channel,
-            licenses_deployed: self.licenses_deployed.unwrap_or(0.0),
-            licenses_sold: self.licenses_sold.unwrap_or(0.0),
+            licenses_deployed: self.licenses_deployed.or(self.license_deployed).unwrap_or(0.0),
+            licenses_sold: self.licenses_sold.or(self.license_sold).unwrap_or(0.0),
             processed_at: self.processed_date_time,
         }
     }
@@ -359,15 +405,15 @@ mod tests {
     fn a_leading_bom_is_stripped_before_parsing() {
         let body = b"\xEF\xBB\xBF{\"value\": [], \"@nextLink\": null}";
         let page: Page<UsageWire> = from_body(body).unwrap();
-        assert_eq!(page.items.map(|i| i.len()), Some(0));
         assert!(page.next_link.is_none());
+        assert_eq!(page.rows().map(|i| i.len()), Some(0));
     }
 
     #[test]
     fn value_lower_and_upper_case_and_legacy_items_are_all_envelopes() {
         for key in ["Value", "value", "items"] {
             let page = usage_page(&format!(r#"{{"{key}": [{{"licensesActive": 1}}]}}"#));
-            assert_eq!(page.items.unwrap().len(), 1, "{key}");
+            assert_eq!(page.rows().unwrap().len(), 1, "{key}");
         }
     }
 
@@ -391,29 +437,58 @@ mod tests {
     }
 
     #[test]
+    fn a_row_with_both_spellings_of_a_count_takes_the_field_tables_spelling() {
+        let page =
+            usage_page(r#"{"Value": [{"licenseActive": 3, "licensesActive": 5, "licenseQualified": 9}]}"#);
+        let row = page.rows().unwrap().remove(0).into_commercial();
+        assert_eq!((row.licenses_active, row.licenses_qualified), (5.0, 9.0));
+        let page: Page<DeploymentWire> =
+            from_body(br#"{"Value": [{"licenseSold": 1, "licensesSold": 2, "licenseDeployed": 1}]}"#)
+                .unwrap();
+        let row = page.rows().unwrap().remove(0).into_commercial();
+        assert_eq!((row.licenses_sold, row.licenses_deployed), (2.0, 1.0));
+    }
+
+    #[test]
+    fn a_row_with_a_repeated_key_takes_its_last_value() {
+        let page = usage_page(
+            r#"{"Value": [{"customerName": "first", "customerName": "last", "licensesActive": 1}]}"#,
+        );
+        let row = page.rows().unwrap().remove(0).into_commercial();
+        assert_eq!(row.customer_name, "last");
+    }
+
+    #[test]
     fn a_body_without_any_item_key_is_told_apart_from_an_empty_list() {
-        assert!(usage_page(r#"{"TotalCount": 0}"#).items.is_none());
-        assert_eq!(usage_page(r#"{"Value": null}"#).items.map(|i| i.len()), Some(0));
+        assert!(usage_page(r#"{"TotalCount": 0}"#).rows().is_none());
+        assert!(matches!(
+            usage_page(r#"{"Value": null}"#).items,
+            Some(Listed::Null)
+        ));
+        assert!(matches!(
+            usage_page(r#"{"items": null}"#).items,
+            Some(Listed::Null)
+        ));
     }
 
     #[test]
     fn license_active_without_s_is_read_as_licenses_active() {
         let page = usage_page(r#"{"Value": [{"licenseActive": 4, "licensesQualified": 5}]}"#);
-        let row = page.items.unwrap().remove(0).into_commercial();
+        let row = page.rows().unwrap().remove(0).into_commercial();
         assert_eq!((row.licenses_active, row.licenses_qualified), (4.0, 5.0));
     }
 
     #[test]
     fn counts_sent_as_strings_are_numbers() {
         let page = usage_page(r#"{"Value": [{"licensesActive": "63", "licensesQualified": " 7.5 "}]}"#);
-        let row = page.items.unwrap().remove(0).into_commercial();
+        let row = page.rows().unwrap().remove(0).into_commercial();
         assert_eq!((row.licenses_active, row.licenses_qualified), (63.0, 7.5));
     }
 
     #[test]
     fn null_absent_and_empty_counts_become_zero() {
         let page = usage_page(r#"{"Value": [{"licensesActive": null, "licensesQualified": ""}, {}]}"#);
-        for wire in page.items.unwrap() {
+        for wire in page.rows().unwrap() {
             let row = wire.into_commercial();
             assert_eq!((row.licenses_active, row.licenses_qualified), (0.0, 0.0));
         }
@@ -431,7 +506,7 @@ mod tests {
     fn null_strings_and_numeric_names_and_unknown_fields_are_tolerated() {
         let page =
             usage_page(r#"{"Value": [{"customerName": null, "workloadName": 12, "newField": {"a": [1]}}]}"#);
-        let row = page.items.unwrap().remove(0).into_commercial();
+        let row = page.rows().unwrap().remove(0).into_commercial();
         assert_eq!(row.customer_name, "");
         assert_eq!(row.workload_name, "12");
     }
@@ -441,7 +516,7 @@ mod tests {
         let page = usage_page(
             r#"{"Value": [{"customerTenantId": "0112A436-B14E-4888-967B-CA4BB2CF1234", "productId": "6FD2C87F-B296-42F0-B197-1E91E994B900"}]}"#,
         );
-        let row = page.items.unwrap().remove(0).into_commercial();
+        let row = page.rows().unwrap().remove(0).into_commercial();
         assert_eq!(row.customer_tenant_id, "0112a436-b14e-4888-967b-ca4bb2cf1234");
         assert_eq!(row.product_id, "6fd2c87f-b296-42f0-b197-1e91e994b900");
     }
@@ -449,14 +524,17 @@ mod tests {
     #[test]
     fn an_unparseable_timestamp_leaves_processed_at_empty_instead_of_failing() {
         let page = usage_page(r#"{"Value": [{"processedDateTime": "14/10/2018"}]}"#);
-        assert_eq!(page.items.unwrap().remove(0).into_commercial().processed_at, None);
+        assert_eq!(
+            page.rows().unwrap().remove(0).into_commercial().processed_at,
+            None
+        );
     }
 
     #[test]
     fn legacy_rows_take_the_requested_customer_id_and_the_service_name_as_code() {
         let page = usage_page(r#"{"items": [{"serviceName": "o365", "workloadName": "Exchange"}]}"#);
         let row = page
-            .items
+            .rows()
             .unwrap()
             .remove(0)
             .into_legacy("4D3CF487-70F4-4E1E-9FF1-B2BFCE8D9F04");
@@ -475,7 +553,7 @@ mod tests {
         let page = usage_page(
             r#"{"items": [{"serviceCode": "O365", "serviceName": "Microsoft 365", "workloadCode": "EXO"}]}"#,
         );
-        let row = page.items.unwrap().remove(0).into_legacy("x");
+        let row = page.rows().unwrap().remove(0).into_legacy("x");
         assert_eq!(
             (row.service_code.as_str(), row.workload_code.as_str()),
             ("O365", "EXO")
@@ -488,12 +566,12 @@ mod tests {
         // A legacy per-customer row names its product only; a commercial row grouped without
         // productId likewise.
         let page = usage_page(r#"{"items": [{"productName": "OFFICE 365 E3", "workloadName": "Exchange"}]}"#);
-        let legacy = page.items.unwrap().remove(0).into_legacy("c");
+        let legacy = page.rows().unwrap().remove(0).into_legacy("c");
         assert_eq!(legacy.product_id, derived_id("OFFICE 365 E3"));
         let page = usage_page(
             r#"{"Value": [{"customerName": "Contoso", "productName": "OFFICE 365 E3", "serviceCode": "o365", "serviceName": "Microsoft Office 365"}]}"#,
         );
-        let commercial = page.items.unwrap().remove(0).into_commercial();
+        let commercial = page.rows().unwrap().remove(0).into_commercial();
         assert_eq!(
             commercial.product_id, legacy.product_id,
             "the same name, the same id"
@@ -510,7 +588,7 @@ mod tests {
         )
         .unwrap();
         let customers: Vec<_> = page
-            .items
+            .rows()
             .unwrap()
             .into_iter()
             .filter_map(CustomerWire::into_customer)

@@ -16,4 +16,7 @@ pub enum CollectError {
     AllCustomersFailed { count: usize, first: ClientError },
     #[error("the run did not finish within --collector.timeout ({})", humantime::format_duration(*.0))]
     Timeout(Duration),
+    /// A bug: the run panicked. It is retried like any failed run.
+    #[error("the collector panicked ({0}); this is a bug, please report it with the log")]
+    Panicked(String),
 }

@@ -39,4 +39,31 @@ impl CollectorKind {
             CollectorKind::CustomerDeployment => "customer-deployment",
         }
     }
+
+    /// The collector of this name, as flags and the `collector` label spell it.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+
+    /// Whether the collector fans out over `/v1/customers`: only these have customer errors,
+    /// and the ones due together share one customer list.
+    pub fn is_per_customer(self) -> bool {
+        matches!(
+            self,
+            CollectorKind::CustomerUsage | CollectorKind::CustomerDeployment
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_collector_is_found_by_its_name() {
+        for kind in CollectorKind::ALL {
+            assert_eq!(CollectorKind::from_name(kind.name()), Some(kind));
+        }
+        assert_eq!(CollectorKind::from_name("nonsense"), None);
+    }
 }

@@ -16,5 +16,5 @@ mod settings;
 pub use error::CollectError;
 pub use filter::{NameFilter, RowFilter};
 pub use kind::CollectorKind;
-pub use run::{Collectors, Dataset, RunContext, RunOutcome};
+pub use run::{Collect, Collectors, Dataset, RunContext, RunOutcome};
 pub use settings::{CollectionConfig, CollectorMode};

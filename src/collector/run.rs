@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
 use tokio::sync::OnceCell;
 
 use super::error::CollectError;
@@ -13,8 +14,9 @@ use super::settings::CollectionConfig;
 use crate::client::{ClientError, PartnerCenterClient};
 use crate::model::{Customer, DeploymentRow, PartnerDeploymentRow, PartnerUsageRow, UsageRow};
 
-/// What a collector produced in one successful run.
-#[derive(Debug, Clone, PartialEq)]
+/// What a collector produced in one successful run. Serde, so that `--storage.path` can keep it
+/// across restarts (its format version is in [`crate::storage`]: bump it when a row changes).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Dataset {
     Usage(Vec<UsageRow>),
     Deployment(Vec<DeploymentRow>),
@@ -34,9 +36,9 @@ pub struct RunOutcome {
     pub customers: Option<Arc<Vec<Customer>>>,
 }
 
-/// State shared by the collectors of one run: one `MS-CorrelationId` for all its requests (so
-/// Microsoft support can find a whole run in their logs), and the customer list, fetched at most
-/// once however many per-customer collectors need it.
+/// State shared by the collectors started together (one scheduler tick): one `MS-CorrelationId`
+/// for all their requests (so Microsoft support can find them together in their logs), and the
+/// customer list, fetched at most once however many per-customer collectors need it.
 pub struct RunContext {
     correlation_id: uuid::Uuid,
     customers: OnceCell<Result<Arc<Vec<Customer>>, Arc<ClientError>>>,
@@ -55,6 +57,24 @@ impl RunContext {
     /// The `MS-CorrelationId` of this run.
     pub fn correlation_id(&self) -> uuid::Uuid {
         self.correlation_id
+    }
+}
+
+/// What the scheduler drives: one collector run to completion. [`Collectors`] is the real one;
+/// the scheduler's tests use fakes. Adding a collector needs nothing here.
+pub trait Collect: Send + Sync {
+    /// The collection settings.
+    fn config(&self) -> &CollectionConfig;
+    /// Run `kind` once, sharing `ctx` with the collectors started at the same time.
+    fn run<'a>(&'a self, kind: CollectorKind, ctx: &'a RunContext) -> BoxFuture<'a, RunOutcome>;
+}
+
+impl Collect for Collectors {
+    fn config(&self) -> &CollectionConfig {
+        &self.config
+    }
+    fn run<'a>(&'a self, kind: CollectorKind, ctx: &'a RunContext) -> BoxFuture<'a, RunOutcome> {
+        Box::pin(self.collect(kind, ctx))
     }
 }
 
@@ -92,7 +112,7 @@ impl Collectors {
     }
 
     /// Run one collector to completion (or until `--collector.timeout`).
-    pub async fn run(&self, kind: CollectorKind, ctx: &RunContext) -> RunOutcome {
+    pub async fn collect(&self, kind: CollectorKind, ctx: &RunContext) -> RunOutcome {
         let started = Instant::now();
         let client = self.client.with_correlation_id(ctx.correlation_id);
         let client = &client;

@@ -1,6 +1,7 @@
 //! What the collectors and the scheduler are configured with: [`CollectionConfig`] and
 //! [`CollectorMode`].
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use clap::ValueEnum;
@@ -12,9 +13,9 @@ use crate::client::AnalyticsQuery;
 /// When collection runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CollectorMode {
-    /// A background loop refreshes every `--collector.interval`; scrapes serve the last snapshot.
+    /// A background loop refreshes each collector every interval; scrapes serve the last snapshot.
     Interval,
-    /// A scrape starts a run when the snapshot is older than `--collector.min-interval`.
+    /// A scrape starts a run of the collectors whose data is older than their minimum interval.
     Scrape,
 }
 
@@ -23,14 +24,43 @@ pub enum CollectorMode {
 pub struct CollectionConfig {
     pub enabled: Vec<CollectorKind>,
     pub mode: CollectorMode,
+    /// `--collector.interval`: the default time between the starts of two runs of a collector.
     pub interval: Duration,
+    /// `--collector.NAME.interval` of the collectors that have one of their own.
+    pub intervals: BTreeMap<CollectorKind, Duration>,
     pub min_interval: Duration,
     pub max_age: Duration,
     pub timeout: Duration,
+    /// `--collector.retry-backoff`: the wait before the first retry of a failed run; it doubles
+    /// with each further failure, up to the collector's interval.
+    pub retry_backoff: Duration,
     pub usage_query: AnalyticsQuery,
     pub deployment_query: AnalyticsQuery,
     /// Customers fetched at once in the per-customer fan-out.
     pub fanout_concurrency: usize,
     /// The customers and products exposed (`--collector.customers.*`, `--collector.products.*`).
     pub filter: RowFilter,
+}
+
+impl CollectionConfig {
+    /// The time between the starts of two runs of `kind` in interval mode: its own
+    /// `--collector.NAME.interval`, else `--collector.interval`.
+    pub fn interval_of(&self, kind: CollectorKind) -> Duration {
+        self.intervals.get(&kind).copied().unwrap_or(self.interval)
+    }
+
+    /// In scrape mode, the youngest data of `kind` that a scrape refreshes: its own
+    /// `--collector.NAME.interval`, else `--collector.min-interval`.
+    pub fn scrape_min_interval_of(&self, kind: CollectorKind) -> Duration {
+        self.intervals.get(&kind).copied().unwrap_or(self.min_interval)
+    }
+
+    /// The longest wait between two runs of `kind` in the configured mode; retries of a failing
+    /// collector back off up to this.
+    pub fn period_of(&self, kind: CollectorKind) -> Duration {
+        match self.mode {
+            CollectorMode::Interval => self.interval_of(kind),
+            CollectorMode::Scrape => self.scrape_min_interval_of(kind),
+        }
+    }
 }

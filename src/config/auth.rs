@@ -101,7 +101,9 @@ pub struct AuthArgs {
 
 impl AuthArgs {
     /// The token source's settings, or the flag that is wrong. `cloud` gives the default sign-in
-    /// host, `client` the default resource, `timeout` the sign-in requests' timeout.
+    /// host and the default resource (the cloud's Partner Center URL, never `--partnercenter.url`:
+    /// pointed at a proxy, the token's audience must still be Partner Center), `client` the retry
+    /// policy the token endpoint shares with the API, `timeout` the sign-in requests' timeout.
     pub fn auth_config(
         &self,
         cloud: Cloud,
@@ -112,7 +114,8 @@ impl AuthArgs {
         let resource = self
             .auth_resource
             .clone()
-            .unwrap_or_else(|| client.base_url.as_str().trim_end_matches('/').to_owned());
+            .filter(|r| !r.trim().is_empty())
+            .unwrap_or_else(|| cloud.api_url().to_owned());
         let scope = self.auth_scope.clone().unwrap_or_else(|| match mode {
             AuthMode::AppOnly => format!("{resource}/.default"),
             _ => format!("{resource}/user_impersonation offline_access"),
@@ -131,6 +134,9 @@ impl AuthArgs {
             access_token: None,
             refresh_margin: self.auth_refresh_margin,
             timeout,
+            max_retries: client.max_retries,
+            backoff_base: client.backoff_base,
+            backoff_max: client.backoff_max,
         };
         if mode == AuthMode::Token {
             config.access_token_file = self.auth_access_token_file.clone();

@@ -129,9 +129,30 @@ pub struct CollectorArgs {
         help_heading = "Collection"
     )]
     pub collector_mode: CollectorMode,
-    /// Time between two collection runs in interval mode.
+    /// Time between the starts of two runs of a collector in interval mode (each collector runs on its own schedule; see --collector.NAME.interval).
     #[arg(long = "collector.interval", env = "PARTNERCENTER_COLLECTOR_INTERVAL", default_value = "1h", value_parser = duration, help_heading = "Collection")]
     pub collector_interval: Duration,
+    /// Interval of the usage collector [default: --collector.interval; in scrape mode --collector.min-interval].
+    #[arg(long = "collector.usage.interval", env = "PARTNERCENTER_COLLECTOR_USAGE_INTERVAL", value_parser = duration, help_heading = "Collection")]
+    pub collector_usage_interval: Option<Duration>,
+    /// Interval of the deployment collector [default: as --collector.usage.interval].
+    #[arg(long = "collector.deployment.interval", env = "PARTNERCENTER_COLLECTOR_DEPLOYMENT_INTERVAL", value_parser = duration, help_heading = "Collection")]
+    pub collector_deployment_interval: Option<Duration>,
+    /// Interval of the partner-deployment collector [default: as --collector.usage.interval].
+    #[arg(long = "collector.partner-deployment.interval", env = "PARTNERCENTER_COLLECTOR_PARTNER_DEPLOYMENT_INTERVAL", value_parser = duration, help_heading = "Collection")]
+    pub collector_partner_deployment_interval: Option<Duration>,
+    /// Interval of the partner-usage collector [default: as --collector.usage.interval].
+    #[arg(long = "collector.partner-usage.interval", env = "PARTNERCENTER_COLLECTOR_PARTNER_USAGE_INTERVAL", value_parser = duration, help_heading = "Collection")]
+    pub collector_partner_usage_interval: Option<Duration>,
+    /// Interval of the customer-usage collector [default: as --collector.usage.interval].
+    #[arg(long = "collector.customer-usage.interval", env = "PARTNERCENTER_COLLECTOR_CUSTOMER_USAGE_INTERVAL", value_parser = duration, help_heading = "Collection")]
+    pub collector_customer_usage_interval: Option<Duration>,
+    /// Interval of the customer-deployment collector [default: as --collector.usage.interval].
+    #[arg(long = "collector.customer-deployment.interval", env = "PARTNERCENTER_COLLECTOR_CUSTOMER_DEPLOYMENT_INTERVAL", value_parser = duration, help_heading = "Collection")]
+    pub collector_customer_deployment_interval: Option<Duration>,
+    /// Wait before retrying a failed collector; doubles with each further failure (with jitter), up to the collector's interval.
+    #[arg(long = "collector.retry-backoff", env = "PARTNERCENTER_COLLECTOR_RETRY_BACKOFF", default_value = "30s", value_parser = duration, help_heading = "Collection")]
+    pub collector_retry_backoff: Duration,
     /// In scrape mode, the youngest data that a scrape refreshes.
     #[arg(long = "collector.min-interval", env = "PARTNERCENTER_COLLECTOR_MIN_INTERVAL", default_value = "5m", value_parser = duration, help_heading = "Collection")]
     pub collector_min_interval: Duration,
@@ -179,6 +200,40 @@ impl CollectorArgs {
             .collect()
     }
 
+    /// `--collector.NAME.interval` of each collector, with its flag, when given. Adding a
+    /// collector: add its flag above and its line here.
+    fn own_intervals(&self) -> [(CollectorKind, &'static str, Option<Duration>); 6] {
+        use CollectorKind::*;
+        [
+            (Usage, "--collector.usage.interval", self.collector_usage_interval),
+            (
+                Deployment,
+                "--collector.deployment.interval",
+                self.collector_deployment_interval,
+            ),
+            (
+                PartnerDeployment,
+                "--collector.partner-deployment.interval",
+                self.collector_partner_deployment_interval,
+            ),
+            (
+                PartnerUsage,
+                "--collector.partner-usage.interval",
+                self.collector_partner_usage_interval,
+            ),
+            (
+                CustomerUsage,
+                "--collector.customer-usage.interval",
+                self.collector_customer_usage_interval,
+            ),
+            (
+                CustomerDeployment,
+                "--collector.customer-deployment.interval",
+                self.collector_customer_deployment_interval,
+            ),
+        ]
+    }
+
     /// The collectors' settings, or the flag that is wrong. `fanout_concurrency` bounds the
     /// per-customer fan-out (it follows `--partnercenter.concurrency`).
     pub fn collection_config(&self, fanout_concurrency: usize) -> Result<CollectionConfig, ConfigError> {
@@ -217,11 +272,30 @@ impl CollectorArgs {
             ("--collector.min-interval", self.collector_min_interval),
             ("--collector.max-age", self.collector_max_age),
             ("--collector.timeout", self.collector_timeout),
+            ("--collector.retry-backoff", self.collector_retry_backoff),
         ];
         for (flag, d) in durations {
             if d.is_zero() {
                 return Err(ConfigError::new(flag, "must be greater than 0"));
             }
+        }
+        let mut intervals = std::collections::BTreeMap::new();
+        for (kind, flag, interval) in self.own_intervals() {
+            let Some(interval) = interval else { continue };
+            if interval.is_zero() {
+                return Err(ConfigError::new(flag, "must be greater than 0"));
+            }
+            if interval >= self.collector_max_age {
+                return Err(ConfigError::new(
+                    flag,
+                    format!(
+                        "{} must be shorter than --collector.max-age ({}), or the collector's data would be dropped between runs",
+                        humantime::format_duration(interval),
+                        humantime::format_duration(self.collector_max_age)
+                    ),
+                ));
+            }
+            intervals.insert(kind, interval);
         }
         let query =
             |filter: &Option<String>, groupby: &Option<String>, processed: &Option<String>| AnalyticsQuery {
@@ -233,6 +307,8 @@ impl CollectorArgs {
             enabled,
             mode: self.collector_mode,
             interval: self.collector_interval,
+            intervals,
+            retry_backoff: self.collector_retry_backoff,
             min_interval: self.collector_min_interval,
             max_age: self.collector_max_age,
             timeout: self.collector_timeout,

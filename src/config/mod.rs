@@ -2,7 +2,7 @@
 //! the validation that turns them into a [`Config`] or one clear line naming the bad flag.
 //!
 //! One file per flag group, as `--help` shows them: `web`, `partner_center`, `auth`,
-//! `collectors` (Collectors and Collection), `run` (`--once`, `--demo`), `logging`, and `simulate`
+//! `collectors` (Collectors and Collection), `storage`, `run` (`--once`, `--demo`), `logging`, and `simulate`
 //! for the subcommand. Each is a
 //! clap `Args` struct flattened into [`ExporterArgs`] and turns its own flags into the settings
 //! type of the module that uses them ([`crate::server::WebConfig`],
@@ -18,6 +18,7 @@ mod parse;
 mod partner_center;
 mod run;
 mod simulate;
+mod storage;
 mod web;
 
 use clap::{Args, Parser, Subcommand};
@@ -33,11 +34,12 @@ pub use parse::{ConfigError, env_name, parse_listen_address, read_secret_file};
 pub use partner_center::{Cloud, PartnerCenterArgs};
 pub use run::RunArgs;
 pub use simulate::SimulateArgs;
+pub use storage::StorageArgs;
 pub use web::WebArgs;
 
 /// Prometheus exporter for Microsoft Partner Center license analytics.
 #[derive(Debug, Parser)]
-#[command(name = "partnercenter-exporter", version, about, long_about = None)]
+#[command(name = "partnercenter-exporter", version = crate::metrics::build::LONG_VERSION, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -64,6 +66,8 @@ pub struct ExporterArgs {
     #[command(flatten)]
     pub collectors: CollectorArgs,
     #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(flatten)]
     pub run: RunArgs,
     #[command(flatten)]
     pub logging: LoggingArgs,
@@ -76,6 +80,8 @@ pub struct Config {
     pub client: ClientConfig,
     pub auth: AuthConfig,
     pub collection: CollectionConfig,
+    /// `--storage.path`: where collected data is kept across restarts.
+    pub storage_path: Option<std::path::PathBuf>,
     pub once: bool,
     /// Shown on the landing page and in logs when the upstream is the built-in simulator.
     pub simulated: bool,
@@ -99,6 +105,7 @@ impl ExporterArgs {
             client,
             auth,
             collection,
+            storage_path: self.storage.storage_path()?,
             once: self.run.once,
             simulated: false,
         })

@@ -186,6 +186,15 @@ impl PartnerCenterArgs {
                 "Partner Center accepts at most 10000",
             ));
         }
+        let locale = &self.partnercenter_locale;
+        if locale.trim().is_empty() || !locale.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)) {
+            return Err(ConfigError::new(
+                "--partnercenter.locale",
+                format!(
+                    "{locale:?} is not a locale like en-US (it is sent as the X-Locale header: printable ASCII only)"
+                ),
+            ));
+        }
         if self.partnercenter_timeout.is_zero() {
             return Err(ConfigError::new(
                 "--partnercenter.timeout",

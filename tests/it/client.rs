@@ -113,6 +113,9 @@ fn auth_config(server: &MockServer, mode: AuthMode) -> AuthConfig {
         access_token: None,
         refresh_margin: Duration::from_secs(300),
         timeout: Duration::from_secs(5),
+        max_retries: 2,
+        backoff_base: Duration::from_millis(1),
+        backoff_max: Duration::from_millis(5),
     }
 }
 
@@ -1585,4 +1588,142 @@ async fn an_access_token_echoed_by_an_error_body_is_redacted_from_the_error() {
             assert!(shown.contains("[redacted]"), "{shown}");
         }
     }
+}
+
+// ----- token endpoint retries -----
+
+#[tokio::test]
+async fn the_token_endpoint_is_retried_after_a_server_error_and_a_throttle() {
+    let h = Harness::start().await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .respond_with(ResponseTemplate::new(503).set_body_string("<html>busy</html>"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&h.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
+        .up_to_n_times(1)
+        .with_priority(2)
+        .mount(&h.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .respond_with(token_response("access-1", None))
+        .with_priority(5)
+        .mount(&h.server)
+        .await;
+    serve(&h.server, USAGE_PATH, json!({"Value": [], "TotalCount": 0})).await;
+    h.client
+        .commercial_usage(&AnalyticsQuery::default())
+        .await
+        .expect("the third token request succeeds");
+    assert_eq!(h.requests_to(TOKEN_PATH).await.len(), 3);
+    assert_eq!(h.recorder.count("retry token 5xx"), 1);
+    assert_eq!(h.recorder.count("retry token 429"), 1);
+    assert_eq!(h.recorder.count("token_refresh success"), 1);
+}
+
+#[tokio::test]
+async fn an_unreachable_token_endpoint_is_retried_then_fails_with_a_clear_error() {
+    let h = Harness::start_with(|_, auth| {
+        auth.token_url = "http://127.0.0.1:1/t/oauth2/token".parse().unwrap();
+    })
+    .await;
+    let err = h
+        .client
+        .commercial_usage(&AnalyticsQuery::default())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("cannot reach the sign-in service"),
+        "{err}"
+    );
+    assert_eq!(h.recorder.count("retry token connection"), 2, "max_retries = 2");
+}
+
+#[tokio::test]
+async fn invalid_grant_and_invalid_client_are_not_retried() {
+    for (status, body) in [
+        (
+            400,
+            json!({"error": "invalid_grant", "error_description": "AADSTS700082: expired"}),
+        ),
+        (
+            401,
+            json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret"}),
+        ),
+    ] {
+        let h = Harness::start().await;
+        Mock::given(method("POST"))
+            .and(path(TOKEN_PATH))
+            .respond_with(ResponseTemplate::new(status).set_body_json(body))
+            .mount(&h.server)
+            .await;
+        assert!(
+            h.client
+                .commercial_usage(&AnalyticsQuery::default())
+                .await
+                .is_err()
+        );
+        assert_eq!(h.requests_to(TOKEN_PATH).await.len(), 1, "HTTP {status}");
+        assert!(!h.recorder.events().iter().any(|e| e.starts_with("retry token")));
+    }
+}
+
+#[tokio::test]
+async fn a_null_collection_is_an_error_not_an_empty_listing() {
+    for body in [json!({"Value": null, "TotalCount": 0}), json!({"items": null})] {
+        let h = Harness::start().await;
+        h.mount_token().await;
+        serve(&h.server, USAGE_PATH, body.clone()).await;
+        let err = h
+            .client
+            .commercial_usage(&AnalyticsQuery::default())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("null"), "{body}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn the_default_resource_is_partner_center_even_behind_a_proxy() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("s");
+    let refresh = dir.path().join("r");
+    std::fs::write(&secret, "x").unwrap();
+    std::fs::write(&refresh, "y").unwrap();
+    let config = partnercenter_exporter::app::config_from_args([
+        "x".to_owned(),
+        "--partnercenter.url=https://proxy.example/pc".into(),
+        "--auth.tenant-id=t".into(),
+        "--auth.client-id=c".into(),
+        format!("--auth.client-secret-file={}", secret.display()),
+        format!("--auth.refresh-token-file={}", refresh.display()),
+    ])
+    .unwrap();
+    assert_eq!(config.auth.resource, "https://api.partnercenter.microsoft.com");
+    let china = partnercenter_exporter::app::config_from_args([
+        "x".to_owned(),
+        "--cloud=china".into(),
+        "--auth.tenant-id=t".into(),
+        "--auth.client-id=c".into(),
+        format!("--auth.client-secret-file={}", secret.display()),
+        format!("--auth.refresh-token-file={}", refresh.display()),
+    ])
+    .unwrap();
+    assert_eq!(
+        china.auth.resource,
+        "https://partner.partnercenterapi.microsoftonline.cn"
+    );
+}
+
+async fn serve(server: &MockServer, route: &str, body: serde_json::Value) {
+    Mock::given(method("GET"))
+        .and(path(route))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(server)
+        .await;
 }

@@ -483,12 +483,22 @@ async fn the_demo_serves_simulated_data_and_says_so() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let metrics = reqwest::get(format!("{base}/metrics"))
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .expect("body");
+    // Ready from the first collector published; each collector is published as it finishes.
+    let mut metrics = String::new();
+    for _ in 0..300 {
+        metrics = reqwest::get(format!("{base}/metrics"))
+            .await
+            .expect("scrape")
+            .text()
+            .await
+            .expect("body");
+        if metrics.contains("partnercenter_licenses_active{")
+            && metrics.contains("partnercenter_prorated_deployment_percent{")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let landing = reqwest::get(format!("{base}/"))
         .await
         .expect("landing")

@@ -450,17 +450,7 @@ async fn an_access_token_echoed_by_an_upstream_error_is_redacted_in_the_logs() {
     mount_usage_echoing_the_token(&server).await;
     mount_default_data(&server, &[CUSTOMER_A]).await;
     let secrets = secrets();
-    let args = vec![
-        "--once".to_owned(),
-        "--log.level=debug".to_owned(),
-        format!("--partnercenter.url={}", server.uri()),
-        format!("--auth.token-url={}/{{tenant}}/oauth2/token", server.uri()),
-        format!("--auth.tenant-id={TENANT}"),
-        "--auth.client-id=c".to_owned(),
-        format!("--auth.client-secret-file={}", secrets.secret.display()),
-        format!("--auth.refresh-token-file={}", secrets.refresh.display()),
-        "--partnercenter.max-retries=0".to_owned(),
-    ];
+    let args = once_args(&server, &secrets, &["--log.level=debug"]);
     let output = tokio::task::spawn_blocking(move || binary().args(args).output())
         .await
         .expect("joins")
@@ -478,6 +468,22 @@ async fn an_access_token_echoed_by_an_upstream_error_is_redacted_in_the_logs() {
     ] {
         assert!(!stderr.contains(secret), "{secret} in the log: {stderr}");
     }
+}
+
+/// Flags for `--once` against `server`, without retries, plus `extra`.
+fn once_args(server: &MockServer, secrets: &Secrets, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "--once".to_owned(),
+        format!("--partnercenter.url={}", server.uri()),
+        format!("--auth.token-url={}/{{tenant}}/oauth2/token", server.uri()),
+        format!("--auth.tenant-id={TENANT}"),
+        "--auth.client-id=c".to_owned(),
+        format!("--auth.client-secret-file={}", secrets.secret.display()),
+        format!("--auth.refresh-token-file={}", secrets.refresh.display()),
+        "--partnercenter.max-retries=0".to_owned(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
 }
 
 fn binary() -> std::process::Command {
@@ -522,20 +528,7 @@ async fn once_prints_the_exposition_and_exits_non_zero_when_a_collector_fails() 
     let server = upstream().await;
     mount_default_data(&server, &[CUSTOMER_A]).await;
     let secrets = secrets();
-    let args = |extra: &[&str]| {
-        let mut args = vec![
-            "--once".to_owned(),
-            format!("--partnercenter.url={}", server.uri()),
-            format!("--auth.token-url={}/{{tenant}}/oauth2/token", server.uri()),
-            format!("--auth.tenant-id={TENANT}"),
-            "--auth.client-id=c".to_owned(),
-            format!("--auth.client-secret-file={}", secrets.secret.display()),
-            format!("--auth.refresh-token-file={}", secrets.refresh.display()),
-            "--partnercenter.max-retries=0".to_owned(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args
-    };
+    let args = |extra: &[&str]| once_args(&server, &secrets, extra);
     let ok_args = args(&[]);
     let output = tokio::task::spawn_blocking(move || binary().args(ok_args).output())
         .await

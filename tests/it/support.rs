@@ -278,10 +278,17 @@ impl Running {
     }
 }
 
-/// Wait until the exporter reports ready (first data), polling; fails after 10 s.
+/// Wait until the exporter reports ready (first data) and every enabled collector has finished
+/// its first run (each is published as it finishes), polling; fails after 10 s.
 pub async fn wait_ready(running: &Running) {
     for _ in 0..200 {
-        if running.get("/-/ready").await.status() == 200 {
+        let all_ran = running
+            .scheduler
+            .snapshot()
+            .collectors
+            .iter()
+            .all(|c| c.last_run.is_some());
+        if all_ran && running.get("/-/ready").await.status() == 200 {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
