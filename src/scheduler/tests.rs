@@ -381,3 +381,28 @@ async fn stored_data_is_served_with_its_collection_time_until_the_first_run() {
         }])
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_info_series_name_each_customer_once_whichever_collectors_know_it() {
+    let fake = Fake::new(config(&[CollectorKind::Usage, CollectorKind::Deployment], &[]));
+    fake.then(CollectorKind::Usage, Step::Rows(3));
+    fake.then(CollectorKind::Deployment, Step::Rows(5));
+    let scheduler = scheduler(&fake);
+    let snapshot = scheduler.run_once().await;
+    let text = String::from_utf8(snapshot.names.text_chunks().collect::<Vec<_>>().concat()).unwrap();
+    for i in 0..5 {
+        let line =
+            format!("partnercenter_customer_info{{customer_tenant_id=\"c{i}\",customer_name=\"\"}} 1\n");
+        assert_eq!(text.matches(&line).count(), 1, "{text}");
+    }
+    assert_eq!(
+        snapshot.names.series, 5,
+        "c0..c2 are known to both collectors, once each"
+    );
+
+    // A failed run keeps its collector's data, and so its names.
+    fake.then(CollectorKind::Deployment, Step::Fail);
+    fake.then(CollectorKind::Usage, Step::Rows(1));
+    let snapshot = scheduler.run_once().await;
+    assert_eq!(snapshot.names.series, 5);
+}
