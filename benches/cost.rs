@@ -94,6 +94,25 @@ fn options() -> Result<Options, Error> {
 /// A child process killed when dropped, so that nothing outlives the benchmark.
 struct Proc(Child);
 
+/// A command whose process the kernel kills when the benchmark dies, however it dies (the `Drop`
+/// of [`Proc`] covers the ordinary ends, this the rest: Ctrl-C, a kill).
+fn command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    use std::os::unix::process::CommandExt as _;
+    let mut command = Command::new(program);
+    // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe and touches no memory of the parent;
+    // it is all that runs between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    command
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -273,14 +292,15 @@ impl Nginx {
         let tmp = dir.join("tmp");
         std::fs::create_dir_all(&root)?;
         std::fs::create_dir_all(&tmp)?;
-        // The workers may run as another user: let them read the files.
+        // With a master process the worker would run as another user; alone it does not, but
+        // keep the files readable either way.
         for d in [dir, &root, &tmp] {
             std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
         }
         let port = free_port()?;
         let t = tmp.display();
         let conf = format!(
-            "daemon off;\nworker_processes 1;\npid {t}/nginx.pid;\nerror_log {t}/error.log warn;\n\
+            "daemon off;\nmaster_process off;\nworker_processes 1;\npid {t}/nginx.pid;\nerror_log {t}/error.log warn;\n\
              events {{ worker_connections 1024; }}\n\
              http {{\n  access_log off;\n  client_body_temp_path {t};\n  proxy_temp_path {t};\n  fastcgi_temp_path {t};\n  uwsgi_temp_path {t};\n  scgi_temp_path {t};\n\
              \x20 sendfile on;\n  tcp_nopush on;\n  keepalive_timeout 0;\n  default_type text/plain;\n\
@@ -289,7 +309,7 @@ impl Nginx {
         );
         let conf_path = dir.join("nginx.conf");
         std::fs::write(&conf_path, conf)?;
-        let child = Command::new(bin)
+        let child = command(bin)
             .arg("-c")
             .arg(&conf_path)
             .arg("-p")
@@ -343,6 +363,9 @@ struct Figures {
     load_collect: String,
 }
 
+/// The collectors on by default: usage, deployment, partner-deployment.
+const DEFAULT_COLLECTORS: usize = 3;
+
 const LICENSE_FAMILIES: [&str; 4] = [
     "partnercenter_licenses_active",
     "partnercenter_licenses_qualified",
@@ -378,7 +401,7 @@ fn measure(
     let dir = tempfile::tempdir()?;
     let sim_port = free_port()?;
     let sim = Proc(
-        Command::new(&o.after)
+        command(&o.after)
             .args([
                 "simulate",
                 &format!("--listen-address=127.0.0.1:{sim_port}"),
@@ -408,7 +431,7 @@ fn measure(
     let log = dir.path().join("exporter.log");
     let base = format!("http://127.0.0.1:{sim_port}");
     let started = Instant::now();
-    let child = Command::new(exporter)
+    let child = command(exporter)
         .args([
             format!("--web.listen-address=127.0.0.1:{port}"),
             format!("--partnercenter.url={base}"),
@@ -433,11 +456,16 @@ fn measure(
     let pid = child.id();
     let exporter_proc = Proc(child);
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
-    // The first run starts at once; its end is logged.
+    // The first run starts at once; the end of each collector's part is logged ("collector
+    // succeeded" or "collector failed", in every version so far).
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if text.contains("collection run finished") {
+        let finished = text
+            .lines()
+            .filter(|l| l.contains("collector succeeded") || l.contains("collector failed"))
+            .count();
+        if finished >= DEFAULT_COLLECTORS {
             break;
         }
         if Instant::now() > deadline {
