@@ -253,10 +253,13 @@ async fn landing(State(state): State<AppState>) -> Html<String> {
             html_escape(error),
         );
     }
+    let names = &snapshot.names;
     let _ = write!(
         rows,
-        "<tr><td>names (info series)</td><td></td><td></td>{}<td></td><td></td><td></td></tr>",
-        size_cells(Some(&snapshot.names)),
+        "<tr><td>names (info series, once for every collector)</td><td></td><td></td><td></td><td></td><td>{}</td><td>{}</td><td>{}</td><td></td><td></td><td></td></tr>",
+        names.series,
+        names.text_len,
+        names.gzip.len(),
     );
     let banner = if state.simulated {
         "<p class=\"demo\"><strong>Demo mode:</strong> the data below comes from the built-in <em>simulated</em> Partner Center, not from Microsoft. Nothing here describes a real partner or customer.</p>"

@@ -86,31 +86,38 @@ impl<'r> Verdicts<'r> {
 struct Column<'r> {
     values: Vec<&'r str>,
     of_row: Vec<u32>,
+    index: HashMap<&'r str, u32>,
+    /// The previous row's value and its index: rows come grouped, so most rows repeat it.
+    last: Option<(&'r str, u32)>,
 }
 
 impl<'r> Column<'r> {
-    fn new<R>(rows: &[&'r R], value: impl Fn(&'r R) -> &'r str) -> Self {
-        let mut index: HashMap<&'r str, u32> = HashMap::new();
-        let mut values: Vec<&'r str> = Vec::new();
-        let mut of_row = Vec::with_capacity(rows.len());
-        let mut last: Option<(&'r str, u32)> = None;
-        for row in rows {
-            let v = value(row);
-            let i = match last {
-                Some((previous, i)) if previous == v => i,
-                _ => {
-                    let i = *index.entry(v).or_insert_with(|| {
-                        values.push(v);
-                        // Fewer distinct values than rows, and rows fit a Vec: no overflow.
-                        u32::try_from(values.len() - 1).unwrap_or(u32::MAX)
-                    });
-                    last = Some((v, i));
-                    i
-                }
-            };
-            of_row.push(i);
+    fn with_capacity(rows: usize) -> Self {
+        Self {
+            values: Vec::new(),
+            of_row: Vec::with_capacity(rows),
+            index: HashMap::new(),
+            last: None,
         }
-        Self { values, of_row }
+    }
+
+    /// Add the next row's value; returns its index.
+    fn push(&mut self, v: &'r str) -> u32 {
+        let i = match self.last {
+            Some((previous, i)) if previous == v => i,
+            _ => {
+                let values = &mut self.values;
+                let i = *self.index.entry(v).or_insert_with(|| {
+                    values.push(v);
+                    // Fewer distinct values than rows, and rows fit a Vec: no overflow.
+                    u32::try_from(values.len() - 1).unwrap_or(u32::MAX)
+                });
+                self.last = Some((v, i));
+                i
+            }
+        };
+        self.of_row.push(i);
+        i
     }
 
     /// The rank of each distinct value in byte order, by value index.
@@ -146,9 +153,28 @@ pub(super) fn write_dataset<'r, R, const N: usize>(
             .collect()
     };
     let dropped = rows.len() - kept.len();
-    let columns: [Column<'r>; N] = std::array::from_fn(|i| Column::new(&kept, |r| (spec.key)(r)[i]));
-
-    let names = collect_names(&kept, &columns, ctx, spec);
+    // One pass over the rows: each label's index, and each named id's best name so far (rows and
+    // their strings are read once, while they are in the cache).
+    let mut columns: [Column<'r>; N] = std::array::from_fn(|_| Column::with_capacity(kept.len()));
+    let mut best: Vec<Vec<Option<Best<'r>>>> = spec.names.iter().map(|_| Vec::new()).collect();
+    for row in &kept {
+        let key = (spec.key)(row);
+        let index: [u32; N] = std::array::from_fn(|i| columns[i].push(key[i]));
+        let at = (spec.processed)(row);
+        for (field, slots) in spec.names.iter().zip(&mut best) {
+            let i = index[field.label] as usize;
+            if slots.len() <= i {
+                slots.resize(i + 1, None);
+            }
+            let name = (field.name)(row);
+            let rank = Rank::new(NameSource::Analytics, at);
+            match &slots[i] {
+                Some((old, _, old_rank)) if !beats(name, rank, old, *old_rank) => {}
+                _ => slots[i] = Some((name, at, rank)),
+            }
+        }
+    }
+    let names = collect_names(&columns, best, ctx, spec);
 
     // Each row as the ranks of its label values, then its position: sorting these is sorting by
     // the labels, and the position keeps rows with equal labels in the order they came.
@@ -219,30 +245,18 @@ pub(super) fn write_dataset<'r, R, const N: usize>(
 /// The best name of an id so far: the name, its `as_of`, and its rank.
 type Best<'r> = (&'r str, Option<DateTime<Utc>>, Rank);
 
-/// The names the kept rows mention: for each id the best name by the rule of `super::names`,
-/// found by indexing the label's distinct values rather than hashing every row; then the
-/// customer list's names for the customers that have rows.
+/// The names the kept rows mention (for each named id the best name by the rule of
+/// `super::names`, found while indexing the rows), then the customer list's names for the
+/// customers that have rows.
 fn collect_names<'r, R, const N: usize>(
-    kept: &[&'r R],
     columns: &[Column<'r>; N],
+    best: Vec<Vec<Option<Best<'r>>>>,
     ctx: &RenderContext<'r>,
     spec: &Spec<R, N>,
 ) -> Names {
     let mut names = NamesBuilder::default();
-    for field in spec.names {
-        let column = &columns[field.label];
-        let mut best: Vec<Option<Best<'r>>> = vec![None; column.values.len()];
-        for (row, &i) in kept.iter().zip(&column.of_row) {
-            let name = (field.name)(row);
-            let at = (spec.processed)(row);
-            let rank = Rank::new(NameSource::Analytics, at);
-            let slot = &mut best[i as usize];
-            match slot {
-                Some((old, _, old_rank)) if !beats(name, rank, old, *old_rank) => {}
-                _ => *slot = Some((name, at, rank)),
-            }
-        }
-        for (id, best) in column.values.iter().zip(best) {
+    for (field, slots) in spec.names.iter().zip(best) {
+        for (id, best) in columns[field.label].values.iter().zip(slots) {
             if let Some((name, at, _)) = best {
                 names.offer(field.kind, id, name, NameSource::Analytics, at);
             }
