@@ -3,9 +3,10 @@
 
 Everything that can be checked without a Docker engine, a Kubernetes cluster or a Grafana server:
 promtool on the configurations and rules (unit tests included), the generated files being up to date,
-the dashboards' structure, the kustomize build and the manifests' hardening, the compose file's
-references, amtool on the Alertmanager configuration, the Dockerfile's shape and systemd-analyze on
-the unit. Prints PASS/FAIL/SKIP lines and `check-deploy: N passed, M failed, K skipped`.
+the dashboards' structure, the kustomize builds (the base and the TLS overlay) and the manifests'
+hardening and TLS wiring, the compose file's references and its HTTPS scrape, the demo web config
+loaded by the exporter (when target/debug is built), amtool on the Alertmanager configuration, the
+Dockerfile's shape and systemd-analyze on the unit. Prints PASS/FAIL/SKIP lines and `check-deploy: N passed, M failed, K skipped`.
 """
 
 import json
@@ -21,6 +22,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 PROM = ROOT / "deploy" / "prometheus"
 K8S = ROOT / "deploy" / "kubernetes"
+K8S_TLS = ROOT / "deploy" / "kubernetes-overlays" / "tls"
 DOCKER = ROOT / "deploy" / "docker"
 SYSTEMD = ROOT / "deploy" / "systemd"
 GRAFANA = ROOT / "grafana"
@@ -80,6 +82,7 @@ def check_prometheus():
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copy(DOCKER / "prometheus.yml", tmp)
         shutil.copy(PROM / "rules.yml", tmp)
+        shutil.copy(DOCKER / "tls" / "ca.crt", Path(tmp) / "exporter-ca.crt")
         run("promtool check config deploy/docker/prometheus.yml (compose)",
             ["promtool", "check", "config", str(Path(tmp) / "prometheus.yml")])
 
@@ -94,10 +97,15 @@ def check_prometheus():
         cj = [x for x in compose["scrape_configs"] if x["job_name"] == JOB]
 
         def without_targets(x):
-            return {k: v for k, v in x.items() if k != "static_configs"}
+            return {k: v for k, v in x.items() if k not in ("static_configs", "scheme", "tls_config", "basic_auth")}
 
         R.check(len(cj) == 1 and without_targets(cj[0]) == without_targets(j),
-                "the compose Prometheus scrapes like the shipped example (only the target differs)")
+                "the compose Prometheus scrapes like the shipped example (only the target and HTTPS differ)")
+        if len(cj) == 1:
+            web = yaml.safe_load((DOCKER / "web-config.yml").read_text())
+            R.check(cj[0].get("scheme") == "https" and cj[0].get("tls_config", {}).get("ca_file")
+                    and cj[0].get("basic_auth", {}).get("username") in web.get("basic_auth_users", {}),
+                    "the compose Prometheus scrapes over HTTPS, trusting a CA, as a user of docker/web-config.yml")
 
     rules = yaml.safe_load((PROM / "rules.yml").read_text())
     alerts = [r for g in rules["groups"] for r in g["rules"] if "alert" in r]
@@ -145,16 +153,8 @@ def check_kubernetes():
         R.check({"tenant-id", "client-id", "client-secret", "refresh-token"} <= keys,
                 "the Secret example has the keys the Deployment reads", ", ".join(sorted(keys)))
 
-    docs = None
-    if shutil.which("kubectl"):
-        p = subprocess.run(["kubectl", "kustomize", str(K8S)], capture_output=True, text=True)
-        if R.check(p.returncode == 0, "kubectl kustomize deploy/kubernetes builds", fail_detail=p.stderr):
-            docs = [d for d in yaml.safe_load_all(p.stdout) if d]
-    elif shutil.which("kustomize"):
-        p = subprocess.run(["kustomize", "build", str(K8S)], capture_output=True, text=True)
-        if R.check(p.returncode == 0, "kustomize build deploy/kubernetes", fail_detail=p.stderr):
-            docs = [d for d in yaml.safe_load_all(p.stdout) if d]
-    else:
+    docs = kustomize_build(K8S)
+    if docs is None:
         R.skip("kustomize build deploy/kubernetes", "neither kubectl nor kustomize installed")
         docs = []
         for name in kustomization["resources"]:
@@ -162,30 +162,109 @@ def check_kubernetes():
     if not docs:
         return
     kinds = {d["kind"]: d for d in docs}
+    check_manifests(kinds, "")
+    main = kinds["Deployment"]["spec"]["template"]["spec"]["containers"][0] if "Deployment" in kinds else {}
+    R.check(main.get("livenessProbe", {}).get("httpGet", {}).get("path") == "/-/healthy"
+            and main.get("readinessProbe", {}).get("httpGet", {}).get("path") == "/-/ready",
+            "Deployment: liveness on /-/healthy, readiness on /-/ready")
+    check_kubernetes_tls()
+
+
+def kustomize_build(root):
+    """The documents `kustomize build root` makes; None without kubectl or kustomize."""
+    rel = root.relative_to(ROOT)
+    if shutil.which("kubectl"):
+        cmd = ["kubectl", "kustomize", str(root)]
+    elif shutil.which("kustomize"):
+        cmd = ["kustomize", "build", str(root)]
+    else:
+        return None
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if not R.check(p.returncode == 0, f"kustomize build {rel}", fail_detail=p.stderr):
+        return []
+    return [d for d in yaml.safe_load_all(p.stdout) if d]
+
+
+def check_kubernetes_tls():
+    """The overlay with the TLS component: HTTPS, basic auth, cert-manager, probes that work with TLS."""
+    docs = kustomize_build(K8S_TLS)
+    if docs is None:
+        R.skip("kustomize build deploy/kubernetes-overlays/tls", "neither kubectl nor kustomize installed")
+        return
+    if not docs:
+        return
+    kinds = {d["kind"]: d for d in docs}
+    want = {"Deployment", "Service", "ServiceMonitor", "NetworkPolicy", "Certificate", "Secret"}
+    if not R.check(want <= set(kinds), "TLS overlay: has " + ", ".join(sorted(want)), fail_detail=f"got {sorted(kinds)}"):
+        return
+    check_manifests(kinds, "TLS overlay: ")
+    pod = kinds["Deployment"]["spec"]["template"]["spec"]
+    main = pod["containers"][0]
+    args = main.get("args", [])
+    flag = [a.split("=", 1)[1] for a in args if a.startswith("--web.config.file=")]
+    mounts = {m["name"]: m for m in main.get("volumeMounts", [])}
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+
+    def secret_mounted_at(path):
+        for name, m in mounts.items():
+            if path.startswith(m["mountPath"].rstrip("/") + "/") and "secret" in volumes.get(name, {}):
+                return volumes[name]["secret"]["secretName"]
+        return None
+
+    web_secret = flag and secret_mounted_at(flag[0])
+    R.check(bool(web_secret), "TLS overlay: --web.config.file points into a mounted Secret", flag and flag[0] or "no flag")
+    secrets = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Secret"}
+    web = None
+    if web_secret in secrets:
+        data = secrets[web_secret].get("data", {})
+        name = flag[0].rsplit("/", 1)[1]
+        if name in data:
+            import base64
+            web = yaml.safe_load(base64.b64decode(data[name]))
+    if R.check(isinstance(web, dict), "TLS overlay: the web config Secret holds the file the flag names"):
+        tls = web.get("tls_server_config", {})
+        cert_secret = secret_mounted_at(tls.get("cert_file", ""))
+        cert = kinds["Certificate"]["spec"]
+        R.check(cert_secret == cert["secretName"] and secret_mounted_at(tls.get("key_file", "")) == cert_secret,
+                "TLS overlay: cert_file and key_file are in the cert-manager Certificate's Secret",
+                f"{tls.get('cert_file')} {tls.get('key_file')} -> {cert_secret}")
+        R.check(bool(web.get("basic_auth_users")), "TLS overlay: the web config asks for basic auth")
+    probes = [main.get(p, {}) for p in ("startupProbe", "livenessProbe", "readinessProbe")]
+    R.check(all("tcpSocket" in p or p.get("httpGet", {}).get("scheme") == "HTTPS" for p in probes),
+            "TLS overlay: every probe works with TLS (TCP, or HTTPS)")
+    ep = kinds["ServiceMonitor"]["spec"]["endpoints"][0]
+    tls_config = ep.get("tlsConfig", {})
+    R.check(ep.get("scheme") == "https" and bool(tls_config.get("ca")) and bool(ep.get("basicAuth")),
+            "TLS overlay: the ServiceMonitor scrapes with scheme https, tlsConfig.ca and basicAuth")
+    R.check(tls_config.get("serverName") in kinds["Certificate"]["spec"].get("dnsNames", []),
+            "TLS overlay: the ServiceMonitor's serverName is a name of the Certificate", str(tls_config.get("serverName")))
+    ports = [p["name"] for p in kinds["Service"]["spec"]["ports"]]
+    R.check(ep.get("port") in ports, "TLS overlay: the ServiceMonitor scrapes a named port of the Service")
+
+
+def check_manifests(kinds, prefix):
+    """Hardening and wiring that the base and the overlays share."""
     want = {"Deployment", "Service", "ServiceMonitor", "PrometheusRule", "NetworkPolicy", "PersistentVolumeClaim"}
-    R.check(want <= set(kinds), "the base has " + ", ".join(sorted(want)), fail_detail=f"got {sorted(kinds)}")
+    R.check(want <= set(kinds), f"{prefix or 'the base '}has " + ", ".join(sorted(want)), fail_detail=f"got {sorted(kinds)}")
 
     dep = kinds.get("Deployment")
     if dep:
         pod = dep["spec"]["template"]["spec"]
-        R.check(pod.get("securityContext", {}).get("runAsNonRoot") is True, "Deployment: runAsNonRoot")
+        R.check(pod.get("securityContext", {}).get("runAsNonRoot") is True, f"{prefix}Deployment: runAsNonRoot")
         for c in pod.get("initContainers", []) + pod["containers"]:
             sc = c.get("securityContext", {})
             R.check(sc.get("readOnlyRootFilesystem") is True and sc.get("allowPrivilegeEscalation") is False
                     and sc.get("capabilities", {}).get("drop") == ["ALL"],
-                    f"Deployment: container {c['name']} has a read-only root, no privilege escalation, all capabilities dropped")
+                    f"{prefix}Deployment: container {c['name']} has a read-only root, no privilege escalation, all capabilities dropped")
             R.check(bool(c.get("resources", {}).get("requests")) and bool(c.get("resources", {}).get("limits")),
-                    f"Deployment: container {c['name']} has resource requests and limits")
+                    f"{prefix}Deployment: container {c['name']} has resource requests and limits")
         main = pod["containers"][0]
-        R.check(main.get("livenessProbe", {}).get("httpGet", {}).get("path") == "/-/healthy"
-                and main.get("readinessProbe", {}).get("httpGet", {}).get("path") == "/-/ready",
-                "Deployment: liveness on /-/healthy, readiness on /-/ready")
         args = " ".join(main.get("args", []))
         mounts = {m["mountPath"]: m for m in main.get("volumeMounts", [])}
         token = re.search(r"--auth\.refresh-token-file=(\S+)", args)
         R.check(bool(token) and any(token.group(1).startswith(p + "/") and not m.get("readOnly")
                                     for p, m in mounts.items()),
-                "Deployment: the rotated refresh token is written to a writable volume",
+                f"{prefix}Deployment: the rotated refresh token is written to a writable volume",
                 token and token.group(1) or "")
         storage = re.search(r"--storage\.path=(\S+)", args)
         R.check(bool(storage) and any(storage.group(1).rstrip("/") == p or storage.group(1).startswith(p + "/")
@@ -197,12 +276,18 @@ def check_kubernetes():
         ports = sorted((p["port"], p.get("protocol", "TCP")) for rule in np_["spec"].get("egress", [])
                        for p in rule.get("ports", []))
         R.check(set(ports) == {(443, "TCP"), (53, "UDP"), (53, "TCP")} and "Egress" in np_["spec"]["policyTypes"],
-                "NetworkPolicy: egress only to 443 and DNS", str(ports))
+                f"{prefix}NetworkPolicy: egress only to 443 and DNS", str(ports))
+        ingress = np_["spec"].get("ingress", [])
+        sources = [f for rule in ingress for f in rule.get("from", [])]
+        R.check(bool(ingress) and all(rule.get("from") for rule in ingress)
+                and all(f.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+                        == "monitoring" and "ipBlock" not in f for f in sources),
+                f"{prefix}NetworkPolicy: ingress only from the namespace monitoring", str(sources))
     svc, sm = kinds.get("Service"), kinds.get("ServiceMonitor")
     if svc and sm:
-        R.check(svc["metadata"]["name"] == JOB, f"Service is named {JOB!r} (the job label of the alerts)")
+        R.check(svc["metadata"]["name"] == JOB, f"{prefix}Service is named {JOB!r} (the job label of the alerts)")
         R.check(sm["spec"]["endpoints"][0]["port"] in [p["name"] for p in svc["spec"]["ports"]],
-                "ServiceMonitor scrapes a named port of the Service")
+                f"{prefix}ServiceMonitor scrapes a named port of the Service")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -278,11 +363,17 @@ def check_docker():
         services = compose[0]["services"]
         R.check({"exporter", "prometheus", "alertmanager", "grafana"} <= set(services),
                 "docker-compose.yml: exporter, prometheus, alertmanager and grafana")
-        R.check("--demo" in services["exporter"].get("command", []), "docker-compose.yml: the exporter runs in demo mode")
         exporter = services["exporter"]
-        R.check(any(a.startswith("--storage.path=") for a in exporter.get("command", []))
+        command = exporter.get("command", [])
+        R.check("--demo" in command, "docker-compose.yml: the exporter runs in demo mode")
+        R.check(any(a.startswith("--storage.path=") for a in command)
                 and any(str(v).endswith(":/var/lib/partnercenter-exporter") for v in exporter.get("volumes", [])),
                 "docker-compose.yml: the exporter keeps its data on a volume (--storage.path)")
+        R.check(any(c.startswith("--web.config.file=") for c in command),
+                "docker-compose.yml: the exporter serves with a web config file (HTTPS, basic auth)")
+        health = " ".join(exporter.get("healthcheck", {}).get("test", []))
+        R.check("https://" in health and "Authorization: Basic" in health,
+                "docker-compose.yml: the exporter's health check speaks HTTPS with basic auth", health)
         missing = []
         for svc in services.values():
             for v in svc.get("volumes", []):
@@ -300,6 +391,7 @@ def check_docker():
         run("docker-compose config", ["docker-compose", "-f", "deploy/docker-compose.yml", "config", "-q"])
     else:
         R.skip("docker compose config", "no compose CLI; the YAML and its paths are checked above")
+    check_demo_web_config()
     run("amtool check-config deploy/docker/alertmanager.yml",
         ["amtool", "check-config", str(DOCKER / "alertmanager.yml")])
 
@@ -331,6 +423,21 @@ def check_docker():
     R.check("target" in ignore and ".git" in ignore, ".dockerignore keeps target/ and .git out of the build context")
 
 
+def check_demo_web_config():
+    """The compose demo's web config and certificates load, and the demo certificate is not about to expire."""
+    cert = DOCKER / "tls" / "server.crt"
+    run("the demo certificate deploy/docker/tls/server.crt is valid for another year (else run generate.sh)",
+        ["openssl", "x509", "-checkend", "31536000", "-noout", "-in", str(cert)])
+    binary = ROOT / "target" / "debug" / "partnercenter-exporter"
+    if not binary.exists():
+        R.skip("the exporter loads deploy/docker/web-config.yml", "no target/debug/partnercenter-exporter (cargo build)")
+        return
+    # --demo --once validates the web config (and its certificates) at start like a real start would.
+    run("the exporter loads deploy/docker/web-config.yml and its demo certificates",
+        [str(binary), "--demo", "--once", "--log.level=error", f"--web.config.file={DOCKER / 'web-config.yml'}"],
+        tool=str(binary))
+
+
 # --------------------------------------------------------------------------------------------------
 def check_systemd():
     unit = (SYSTEMD / "partnercenter-exporter.service").read_text()
@@ -341,7 +448,17 @@ def check_systemd():
             "systemd unit: the rotated refresh token lives in the StateDirectory")
     R.check("--storage.path=%S/partnercenter-exporter/" in unit,
             "systemd unit: collected data is kept in the StateDirectory (--storage.path)")
+    group = re.search(r"^SupplementaryGroups=(\S+)", unit, re.M)
+    sysusers = (SYSTEMD / "partnercenter-exporter.sysusers").read_text()
+    R.check(bool(group) and re.search(rf"^g {re.escape(group.group(1))}\b", sysusers, re.M) is not None,
+            "systemd unit: the group that reads the web config is made by partnercenter-exporter.sysusers",
+            group and group.group(1) or "no SupplementaryGroups=")
+    web = yaml.safe_load((SYSTEMD / "web-config.yml.example").read_text())
+    R.check(bool(web.get("tls_server_config", {}).get("cert_file")) and bool(web.get("basic_auth_users")),
+            "systemd web-config.yml.example: TLS and basic auth")
     env = (SYSTEMD / "partnercenter-exporter.env.example").read_text()
+    R.check(re.search(r"^PARTNERCENTER_WEB_CONFIG_FILE=/etc/partnercenter-exporter/", env, re.M) is not None,
+            "systemd env example: the web config file lives under /etc/partnercenter-exporter/")
     bad = [ln for ln in env.splitlines() if ln.strip() and not ln.startswith("#")
            and not re.match(r"PARTNERCENTER_[A-Z0-9_]+=", ln)]
     R.check(not bad, "systemd env example: only PARTNERCENTER_* variables", fail_detail="\n".join(bad))

@@ -2,16 +2,23 @@
 """Helpers of scripts/e2e.sh: derive the e2e Prometheus configuration from the shipped one, and run
 the end-to-end assertions against a real Prometheus through its HTTP API.
 
-    e2e_checks.py config --exporter HOST:PORT --workdir DIR [--interval 2s] [--for 10s]
-    e2e_checks.py check  --prometheus URL --exporter URL [--timeout 120]
+    e2e_checks.py config --exporter HOST:PORT --workdir DIR [--interval 2s] [--for 10s] [TLS]
+    e2e_checks.py check  --prometheus URL --exporter URL [--timeout 120] [TLS]
+    e2e_checks.py status URL [TLS]      (prints the HTTP status of URL, or nothing if unreachable)
+
+TLS, when the exporter serves HTTPS with basic auth and client certificates (--web.config.file):
+    --ca FILE --cert FILE --key FILE --user NAME --password-file FILE
+`config` then points the Prometheus job at them; `check` and `status` use them to reach the exporter.
 
 Needs Python 3.9+ and PyYAML (only for `config`). Prints one PASS/FAIL line per assertion and, at
 the end, `e2e: N passed, M failed`; exits 1 if anything failed.
 """
 
 import argparse
+import base64
 import json
 import re
+import ssl
 import sys
 import time
 import urllib.error
@@ -75,6 +82,12 @@ def cmd_config(args):
     job["scrape_interval"] = args.interval
     job["scrape_timeout"] = args.interval
     job["static_configs"] = [{"targets": [args.exporter]}]
+    if args.ca:
+        # What deploy/docker/prometheus.yml and README.md "Securing the endpoint" show, with a
+        # client certificate on top.
+        job["scheme"] = "https"
+        job["tls_config"] = {"ca_file": args.ca, "cert_file": args.cert, "key_file": args.key}
+        job["basic_auth"] = {"username": args.user, "password_file": args.password_file}
     config["scrape_configs"] = [job]
     config["rule_files"] = [str(workdir / "rules.yml")]
     (workdir / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -89,18 +102,39 @@ def cmd_config(args):
 # --------------------------------------------------------------------------------------------------
 # HTTP
 # --------------------------------------------------------------------------------------------------
+class Client:
+    """HTTP(S) GETs, with the exporter's CA, client certificate and basic auth when given."""
+
+    def __init__(self, args=None, certificate=True, password=True):
+        self.context, self.headers = None, {}
+        if args is not None and getattr(args, "ca", None):
+            self.context = ssl.create_default_context(cafile=args.ca)
+            if certificate:
+                self.context.load_cert_chain(args.cert, args.key)
+            if password:
+                secret = Path(args.password_file).read_text().strip()
+                token = base64.b64encode(f"{args.user}:{secret}".encode()).decode()
+                self.headers = {"Authorization": f"Basic {token}"}
+
+    def get(self, url, timeout=10):
+        request = urllib.request.Request(url, headers=self.headers)
+        with urllib.request.urlopen(request, timeout=timeout, context=self.context) as r:
+            return r.status, r.read().decode("utf-8", "replace")
+
+    def status(self, url):
+        try:
+            return self.get(url)[0]
+        except urllib.error.HTTPError as e:
+            return e.code
+        except Exception:
+            return None
+
+
+PLAIN = Client()
+
+
 def http_get(url, timeout=10):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return r.status, r.read().decode("utf-8", "replace")
-
-
-def http_status(url):
-    try:
-        return http_get(url)[0]
-    except urllib.error.HTTPError as e:
-        return e.code
-    except Exception:
-        return None
+    return PLAIN.get(url, timeout)
 
 
 class Prom:
@@ -358,6 +392,15 @@ def cmd_check(args):
     prom = Prom(args.prometheus)
     exporter = args.exporter.rstrip("/")
     report = Report()
+    client = Client(args)
+    http_status = client.status
+    if args.ca:
+        report.check(Client(args, certificate=False).status(f"{exporter}/-/healthy") is None,
+                     "exporter: the TLS handshake fails without a client certificate")
+        report.check(Client(args, password=False).status(f"{exporter}/-/healthy") == 401,
+                     "exporter: 401 with the client certificate but without the password")
+        report.check(PLAIN.status(exporter.replace("https://", "http://") + "/-/healthy") in (None, 400),
+                     "exporter: plain HTTP is not served")
 
     # The exporter's own endpoints.
     report.check(http_status(f"{exporter}/-/healthy") == 200, "exporter: /-/healthy answers 200")
@@ -411,7 +454,7 @@ def cmd_check(args):
 
     # (c) the low-utilization alert is pending or firing for exactly the under-used customers.
     ratio_max, qualified_min = alert_thresholds()
-    _, metrics_text = http_get(f"{exporter}/metrics")
+    _, metrics_text = client.get(f"{exporter}/metrics")
     expected, per_customer = expected_underused(metrics_text, ratio_max, qualified_min)
     print(f"     {len(per_customer)} customers in the exporter's /metrics; under-used (utilization < "
           f"{ratio_max:g} with >= {qualified_min:g} qualified): {len(expected)}")
@@ -545,7 +588,19 @@ def main():
     k.add_argument("--expect-retries", action="store_true",
                    help="the upstream fails some requests: retries must show up (and their panel have data)")
     k.add_argument("--min-scrapes", type=int, default=10, help="scrapes to wait for before checking")
+    st = sub.add_parser("status")
+    st.add_argument("url")
+    for p in (c, k, st):
+        p.add_argument("--ca", help="CA of the exporter's certificate (turns TLS on)")
+        p.add_argument("--cert", help="client certificate")
+        p.add_argument("--key", help="client certificate's key")
+        p.add_argument("--user", help="basic auth user")
+        p.add_argument("--password-file", help="basic auth password")
     args = ap.parse_args()
+    if args.cmd == "status":
+        status = Client(args).status(args.url)
+        print(status if status is not None else "")
+        return 0 if status is not None else 1
     if args.cmd == "config":
         cmd_config(args)
         return 0

@@ -19,7 +19,7 @@ use crate::collector::{Collect, CollectorMode, Collectors};
 use crate::config::{Cli, Config, ConfigError, ExporterArgs, SimulateArgs};
 use crate::metrics::{ExporterMetrics, MetricsError};
 use crate::scheduler::Scheduler;
-use crate::server::{AppState, router};
+use crate::server::{AppState, Limits, ListenAddress, WebFile};
 use crate::simulator::RunningSimulator;
 use crate::storage::Storage;
 
@@ -38,7 +38,7 @@ pub enum AppError {
         "--web.listen-address: cannot listen on {addr}: {source} (is another process using the port? choose another address)"
     )]
     Bind {
-        addr: SocketAddr,
+        addr: ListenAddress,
         source: std::io::Error,
     },
     #[error("the HTTP server failed: {0}")]
@@ -79,40 +79,75 @@ pub fn build_scheduler(config: &Config) -> Result<Arc<Scheduler>, AppError> {
     Ok(Arc::new(Scheduler::new(collectors, metrics, storage)))
 }
 
-/// A configured exporter with its listening socket bound.
+/// A configured exporter with its listening sockets bound.
 pub struct App {
-    listener: TcpListener,
+    listeners: Vec<TcpListener>,
     scheduler: Arc<Scheduler>,
     state: AppState,
+    config_file: Option<Arc<WebFile>>,
+    limits: Limits,
 }
 
 impl App {
-    /// Build everything, bind `config.web.listen_address` (port 0 picks a free port) and load
-    /// the data kept in `--storage.path`, so that the first scrape already serves it.
+    /// Build everything, bind every `config.web.listen_addresses` (port 0 picks a free port) and
+    /// load the data kept in `--storage.path`, so that the first scrape already serves it.
     pub async fn build(config: &Config) -> Result<Self, AppError> {
         let scheduler = build_scheduler(config)?;
-        let listener = TcpListener::bind(config.web.listen_address)
-            .await
-            .map_err(|source| AppError::Bind {
-                addr: config.web.listen_address,
-                source,
-            })?;
+        let mut listeners = Vec::new();
+        for &addr in &config.web.listen_addresses {
+            listeners.push(crate::server::bind(addr).map_err(|source| AppError::Bind { addr, source })?);
+        }
+        let config_file = config.web.config_file.clone();
+        let tls_names = config_file
+            .as_ref()
+            .and_then(|f| f.current().tls.as_ref().map(|t| t.dns_names.clone()))
+            .unwrap_or_default();
+        let hosts: Vec<String> = tls_names.into_iter().chain(crate::server::host_name()).collect();
+        let mut urls = Vec::new();
+        for listener in &listeners {
+            let addr = listener.local_addr().map_err(AppError::Serve)?;
+            let tls = config_file.as_ref().is_some_and(|f| f.tls());
+            urls.extend(crate::server::urls(addr, tls, &hosts));
+        }
+        if let Some(file) = &config_file {
+            let gauge = scheduler.metrics().web_config_gauge()?;
+            file.observe(Box::new(move |ok| gauge.set(i64::from(ok))));
+        }
         scheduler.restore().await;
         let state = AppState {
             scheduler: scheduler.clone(),
             telemetry_path: config.web.telemetry_path.clone(),
             simulated: config.simulated,
+            urls: urls.into(),
         };
         Ok(Self {
-            listener,
+            listeners,
             scheduler,
             state,
+            config_file,
+            limits: config.web.limits,
         })
     }
 
-    /// The address the server listens on.
+    /// The address of the first listener (the one tests bind on port 0).
     pub fn local_addr(&self) -> Result<SocketAddr, AppError> {
-        self.listener.local_addr().map_err(AppError::Serve)
+        self.local_addrs()?
+            .first()
+            .copied()
+            .ok_or_else(|| AppError::Serve(std::io::Error::other("no listener")))
+    }
+
+    /// The address of every listener.
+    pub fn local_addrs(&self) -> Result<Vec<SocketAddr>, AppError> {
+        self.listeners
+            .iter()
+            .map(|l| l.local_addr().map_err(AppError::Serve))
+            .collect()
+    }
+
+    /// The URLs a person can open, one or more per listener.
+    pub fn urls(&self) -> &[String] {
+        &self.state.urls
     }
 
     /// The scheduler, for tests that want to trigger or inspect runs.
@@ -120,12 +155,18 @@ impl App {
         self.scheduler.clone()
     }
 
-    /// Serve and collect until `shutdown` is cancelled; in-flight scrapes finish first, runs in
-    /// progress are aborted. If the collection loop stops before that, the server stops too and
-    /// this returns [`AppError::TaskDied`].
+    /// Serve and collect until `shutdown` is cancelled; in-flight scrapes get the shutdown grace
+    /// period, runs in progress are aborted. If the collection loop stops before that, the server
+    /// stops too and this returns [`AppError::TaskDied`].
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), AppError> {
-        let addr = self.local_addr()?;
-        tracing::info!(%addr, path = %self.state.telemetry_path, "serving metrics");
+        let tls = self.config_file.as_ref().is_some_and(|f| f.tls());
+        if let Some(file) = &self.config_file {
+            file.current().warn();
+        }
+        for listener in &self.listeners {
+            let addr = listener.local_addr().map_err(AppError::Serve)?;
+            tracing::info!(%addr, tls, path = %self.state.telemetry_path, "serving metrics");
+        }
         let mut tasks = Vec::new();
         match self.scheduler.config().mode {
             CollectorMode::Interval => tasks.push((
@@ -145,9 +186,15 @@ impl App {
             stopping.cancelled().await;
             scheduler.abort_all();
         });
-        let server = axum::serve(self.listener, router(self.state))
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .into_future();
+        let router = crate::server::router(self.state, self.config_file.clone());
+        let tls_file = self.config_file.filter(|f| f.tls());
+        let server = {
+            let (listeners, limits, stop) = (self.listeners, self.limits, shutdown.clone());
+            async move {
+                crate::server::serve(listeners, router, tls_file, limits, stop).await;
+                Ok(())
+            }
+        };
         supervise(server, tasks, shutdown).await
     }
 }

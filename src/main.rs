@@ -35,7 +35,11 @@ fn main() -> ExitCode {
         }
     };
     let _logs = telemetry::init(&cli.exporter.logging.log_level, cli.exporter.logging.log_format);
-    runtime.block_on(run(cli))
+    let code = runtime.block_on(run(cli));
+    // Whatever is still running on the blocking pool (a file write, an inflation for a client
+    // that went away) gets a moment, not an unbounded wait: the shutdown grace period is over.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
 }
 
 /// `--help` and `--version` as clap prints them; any other flag error as one line, exit code 2.
@@ -124,9 +128,12 @@ async fn run(cli: Cli) -> ExitCode {
         Err(e) => return fail(e),
     };
     say_demo();
-    if let Ok(addr) = app.local_addr() {
-        tracing::info!(%addr, mode = ?config.collection.mode, "partnercenter-exporter started; open http://{addr}/");
-    }
+    tracing::info!(
+        urls = %app.urls().join(" "),
+        mode = ?config.collection.mode,
+        "partnercenter-exporter started; open {}",
+        app.urls().first().map_or("", String::as_str)
+    );
     match app.run(shutdown::on_signal()).await {
         Ok(()) => {
             tracing::info!("stopped");

@@ -23,6 +23,7 @@ mod error;
 mod grant;
 mod http;
 mod observer;
+mod page;
 mod paging;
 pub mod redact;
 mod retry;
@@ -233,7 +234,7 @@ impl PartnerCenterClient {
             guard
                 .visit(url.as_str().to_owned())
                 .map_err(|detail| paging_error(endpoint, &url, detail))?;
-            let mut page: wire::Page<W> = self
+            let mut page: page::Page<W> = self
                 .fetch_page(endpoint, &url, &HeaderMap::new(), correlation_id)
                 .await?;
             let (next_link, total_count) = (page.next_link.take(), page.total_count);
@@ -282,7 +283,7 @@ impl PartnerCenterClient {
             guard
                 .visit(key)
                 .map_err(|detail| paging_error(endpoint, &url, detail))?;
-            let mut page: wire::Page<W> = self.fetch_page(endpoint, &url, &headers, correlation_id).await?;
+            let mut page: page::Page<W> = self.fetch_page(endpoint, &url, &headers, correlation_id).await?;
             let link = page.links.take().and_then(|l| l.next);
             let items = page.rows().unwrap_or_default();
             tracing::debug!(endpoint, rows = items.len(), "page received");
@@ -311,7 +312,7 @@ impl PartnerCenterClient {
         &self,
         endpoint: &'static str,
         current: &Url,
-        link: wire::Link,
+        link: page::Link,
     ) -> Result<(Url, HeaderMap), ClientError> {
         if link.uri.trim().is_empty() {
             return Err(paging_error(endpoint, current, "links.next has no uri".into()));
@@ -351,7 +352,7 @@ impl PartnerCenterClient {
         url: &Url,
         headers: &HeaderMap,
         correlation_id: Uuid,
-    ) -> Result<wire::Page<W>, ClientError> {
+    ) -> Result<page::Page<W>, ClientError> {
         let fetched = self.transport.get(endpoint, url, headers, correlation_id).await?;
         let decode_error = |detail: String| ClientError::Decode {
             endpoint,
@@ -361,16 +362,16 @@ impl PartnerCenterClient {
             detail: self.transport.redact(&detail),
             snippet: self.transport.redact(&decode::snippet(&fetched.body)),
         };
-        let page: wire::Page<W> =
+        let page: page::Page<W> =
             decode::from_body(&fetched.body).map_err(|e| decode_error(e.to_string()))?;
         match &page.items {
             None => Err(decode_error(
                 "no `Value`, `value` or `items` list in the body".into(),
             )),
-            Some(wire::Listed::Null) => Err(decode_error(
+            Some(page::Listed::Null) => Err(decode_error(
                 "the list of rows is null rather than a list (an empty listing is []); not taking it for no data, so the last good data stays".into(),
             )),
-            Some(wire::Listed::Rows(_)) => Ok(page),
+            Some(page::Listed::Rows(_)) => Ok(page),
         }
     }
 }

@@ -324,6 +324,18 @@ impl ExporterMetrics {
         }
     }
 
+    /// A gauge that is 1 while the web config file (`--web.config.file`) and the certificates it
+    /// names could be read and used at the last check, registered on first use (only when there
+    /// is such a file).
+    pub fn web_config_gauge(&self) -> Result<prometheus::IntGauge, MetricsError> {
+        let gauge = prometheus::IntGauge::new(
+            "partnercenter_web_config_last_reload_successful",
+            "1 if the web config file and its certificates were valid when last read, 0 if a change is broken (the previous configuration stays in use).",
+        )?;
+        self.registry.register(Box::new(gauge.clone()))?;
+        Ok(gauge)
+    }
+
     /// Encode the self-metrics as exposition text.
     pub fn encode(&self) -> Vec<u8> {
         self.process.refresh();

@@ -486,17 +486,6 @@ fn once_args(server: &MockServer, secrets: &Secrets, extra: &[&str]) -> Vec<Stri
     args
 }
 
-fn binary() -> std::process::Command {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_partnercenter-exporter"));
-    // The tests' own environment must not configure the binary.
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("PARTNERCENTER_") {
-            command.env_remove(key);
-        }
-    }
-    command
-}
-
 #[test]
 fn bad_configuration_exits_with_code_2_and_one_line_naming_the_flag() {
     let output = binary()

@@ -245,7 +245,8 @@ pub struct Running {
 impl Running {
     pub async fn start(config: &partnercenter_exporter::config::Config) -> Self {
         let app = App::build(config).await.expect("app builds");
-        let base = format!("http://{}", app.local_addr().expect("bound"));
+        // http://127.0.0.1:PORT, or https:// with a web config file that turns TLS on.
+        let base = app.urls()[0].trim_end_matches('/').to_owned();
         let scheduler = app.scheduler();
         let shutdown = CancellationToken::new();
         let token = shutdown.clone();
@@ -258,6 +259,15 @@ impl Running {
             shutdown,
             task,
         }
+    }
+
+    /// The port of the (first) listener.
+    pub fn port(&self) -> u16 {
+        self.base
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("base ends with the port")
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -276,6 +286,18 @@ impl Running {
         self.shutdown.cancel();
         self.task.await.expect("server task ends cleanly");
     }
+}
+
+/// The exporter binary, with none of the tests' own `PARTNERCENTER_` variables.
+pub fn binary() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_partnercenter-exporter"));
+    // The tests' own environment must not configure the binary.
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("PARTNERCENTER_") {
+            command.env_remove(key);
+        }
+    }
+    command
 }
 
 /// Wait until the exporter reports ready (first data) and every enabled collector has finished

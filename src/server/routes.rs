@@ -1,4 +1,4 @@
-//! The HTTP server: `/metrics` (or `--web.telemetry-path`), `/-/healthy`, `/-/ready` and the
+//! The routes: `/metrics` (or `--web.telemetry-path`), `/-/healthy`, `/-/ready` and the
 //! landing page. A scrape serves the bytes encoded when the snapshot was built, plus the small
 //! self-metrics part encoded now; it never waits for Partner Center in interval mode.
 //!
@@ -8,7 +8,6 @@
 //! little memory, and inflating the next chunk overlaps sending the previous one.
 
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,15 +26,6 @@ use crate::render::{RenderedData, gzip_member};
 use crate::scheduler::Scheduler;
 use crate::snapshot::Snapshot;
 
-/// Where and how the HTTP server listens.
-#[derive(Debug, Clone)]
-pub struct WebConfig {
-    /// The address to listen on (port 0 picks a free port).
-    pub listen_address: SocketAddr,
-    /// The path `/metrics` is served under.
-    pub telemetry_path: String,
-}
-
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {
@@ -43,6 +33,8 @@ pub struct AppState {
     pub telemetry_path: String,
     /// The upstream is the built-in simulator (`--demo`): say so on the landing page.
     pub simulated: bool,
+    /// The URLs the server can be opened at, for the landing page.
+    pub urls: Arc<[String]>,
 }
 
 /// Content type of the text exposition format.
@@ -274,6 +266,7 @@ async fn landing(State(state): State<AppState>) -> Html<String> {
 <h1>Partner Center exporter</h1>
 {banner}
 <p>Version {version}. Collection mode: {mode}. Data older than {max_age} is dropped.</p>
+<p>Listening on {urls}.</p>
 <p><a href=\"{path}\">Metrics</a> · <a href=\"/-/healthy\">/-/healthy</a> · <a href=\"/-/ready\">/-/ready</a></p>
 <h2>Collectors</h2>
 <table><tr><th>collector</th><th>state</th><th>last success</th><th>rows</th><th>rows dropped by filters</th><th>series</th><th>exposition bytes</th><th>gzip bytes</th><th>customer errors</th><th>last duration</th><th>last error</th></tr>
@@ -283,6 +276,7 @@ async fn landing(State(state): State<AppState>) -> Html<String> {
 ",
         version = crate::metrics::build::LONG_VERSION,
         mode = html_escape(&mode),
+        urls = html_escape(&state.urls.join(", ")),
         max_age = humantime::format_duration(config.max_age),
     ))
 }
