@@ -12,7 +12,7 @@
 #   3. assert through the Prometheus HTTP API that (a) the target is up, (b) every recording rule
 #      and every query of every dashboard panel returns data, (c) the low-utilization alert is
 #      pending or firing for exactly the customers that are under-used in the exporter's /metrics,
-#      and (d) the renewal and refund-window alerts are pending or firing for exactly the
+#      and (e) the renewal and refund-window alerts are pending or firing for exactly the
 #      subscriptions the exporter's /metrics put in their windows (and, in simulate mode, exactly
 #      those the simulator placed there). In simulate mode the exporter loads the simulator's
 #      price sheet (`simulate --write-price-sheet`), so the money panels have data.

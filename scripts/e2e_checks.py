@@ -235,8 +235,9 @@ def alert_thresholds():
     text = SHIPPED_RULES.read_text()
     block = text[text.index(f"alert: {LOW_UTIL_ALERT}"):]
     block = block[: block.index("for:")]
-    ratio = re.search(r"customer:partnercenter_license_utilization:ratio\s*<\s*([0-9.]+)", block)
-    minimum = re.search(r"customer:partnercenter_licenses_qualified:sum\s*>=\s*([0-9.]+)", block)
+    # `customer:...:ratio < X`, also inside `max by (...) (customer:...:ratio) < X`.
+    ratio = re.search(r"customer:partnercenter_license_utilization:ratio\)?\s*<\s*([0-9.]+)", block)
+    minimum = re.search(r"customer:partnercenter_licenses_qualified:sum\)?\s*>=\s*([0-9.]+)", block)
     if not ratio or not minimum:
         raise RuntimeError(f"cannot read the thresholds of {LOW_UTIL_ALERT} from {SHIPPED_RULES}")
     return float(ratio.group(1)), float(minimum.group(1))
@@ -244,13 +245,17 @@ def alert_thresholds():
 
 def expected_underused(metrics_text, ratio_max, qualified_min):
     """Customers the alert must select, computed like the rules: sum active and qualified over all
-    of a customer's series (products x workloads x channels), then divide."""
+    of a customer's series (products x workloads x channels), then divide. The names come from the
+    info series (the value series carry ids only)."""
     active, qualified, names = {}, {}, {}
     for name, labels, value in parse_exposition(metrics_text):
+        if name == "partnercenter_customer_info":
+            names[labels.get("customer_tenant_id", "")] = labels.get("customer_name", "")
+            continue
         if name not in ("partnercenter_licenses_active", "partnercenter_licenses_qualified"):
             continue
         tenant = labels.get("customer_tenant_id", "")
-        names[tenant] = labels.get("customer_name", "")
+        names.setdefault(tenant, "")
         target = active if name.endswith("_active") else qualified
         target[tenant] = target.get(tenant, 0.0) + value
     under, per_customer = set(), {}
@@ -316,7 +321,7 @@ def expected_subscription_alerts(metrics_text, now):
 
 
 def check_subscription_alerts(prom, client, exporter, state_url, timeout, report):
-    """(d) the two subscription alerts select exactly the subscriptions in their windows."""
+    """(e) the two subscription alerts select exactly the subscriptions in their windows."""
     def alerting(name):
         result = prom.query(f'ALERTS{{alertname="{name}", alertstate=~"pending|firing"}}')
         return {s["metric"].get("subscription_id", ""): s["metric"].get("alertstate") for s in result}
@@ -330,24 +335,24 @@ def check_subscription_alerts(prom, client, exporter, state_url, timeout, report
             state = json.loads(http_get(state_url)[1])
             truth = {k: set(v) for k, v in state["expectedAlerts"].items()}
         except Exception as e:  # noqa: BLE001
-            report.fail("(d) the simulator's /admin/state lists the subscriptions it placed in the alert windows",
+            report.fail("(e) the simulator's /admin/state lists the subscriptions it placed in the alert windows",
                         f"{state_url}: {e}")
     for name in (RENEWAL_ALERT, WINDOW_ALERT):
         want = expected()[name]
-        report.check(bool(want), f"(d) the exporter's /metrics put subscriptions in the window of {name}",
+        report.check(bool(want), f"(e) the exporter's /metrics put subscriptions in the window of {name}",
                      f"{len(want)} subscriptions", "none: the alert check would prove nothing")
         got = wait_for(lambda: (lambda g: g if set(g) == expected()[name] else None)(alerting(name)), timeout) \
             or alerting(name)
         want = expected()[name]
-        report.check(set(got) == want and bool(want), f"(d) {name} is pending or firing for exactly those subscriptions",
+        report.check(set(got) == want and bool(want), f"(e) {name} is pending or firing for exactly those subscriptions",
                      f"{len(got)} subscriptions, state {'/'.join(sorted(set(got.values())))}",
                      f"missing: {sorted(want - set(got)) or 'none'}\n     unexpected: {sorted(set(got) - want) or 'none'}")
         if set(got) == want and want:
             firing = wait_for(lambda: set(alerting(name).values()) == {"firing"}, timeout)
-            report.check(bool(firing), f"(d) {name} goes from pending to firing after its `for`")
+            report.check(bool(firing), f"(e) {name} goes from pending to firing after its `for`")
         if truth is not None:
             placed = truth.get(name, set())
-            report.check(placed == set(got), f"(d) {name} fires for exactly the subscriptions the simulator placed",
+            report.check(placed == set(got), f"(e) {name} fires for exactly the subscriptions the simulator placed",
                          f"{len(placed)} subscriptions",
                          f"simulator only: {sorted(placed - set(got)) or 'none'}\n     alert only: {sorted(set(got) - placed) or 'none'}")
 
@@ -574,10 +579,12 @@ def cmd_check(args):
     if expected and not missing and not extra:
         firing = wait_for(lambda: set(v for v in alerting_customers().values()) == {"firing"}, args.timeout)
         report.check(bool(firing), f"(c) {LOW_UTIL_ALERT} goes from pending to firing after its `for`")
+        check_alert_texts(prom, per_customer, report)
     if args.state_url:
         check_admin_state(args.state_url, expected, set(got), per_customer, report)
+    check_info_series(metrics_text, report)
 
-    # (d) the renewal and refund-window alerts.
+    # (e) the renewal and refund-window alerts.
     check_subscription_alerts(prom, client, exporter, args.state_url, args.timeout, report)
 
     # The exporter's health alerts stay quiet against a healthy Partner Center.
@@ -588,6 +595,59 @@ def cmd_check(args):
 
     print(f"e2e: {report.passed} passed, {report.failed} failed")
     return 1 if report.failed else 0
+
+
+INFO_SERIES = {
+    "partnercenter_customer_info": ("customer_tenant_id", "customer_name"),
+    "partnercenter_product_info": ("product_id", "product_name"),
+    "partnercenter_workload_info": ("workload_code", "workload_name"),
+    "partnercenter_service_info": ("service_code", "service_name"),
+}
+
+
+def check_info_series(metrics_text, report):
+    """Value series carry ids only, and every id on them has exactly one info series."""
+    info, used, named_values = {m: {} for m in INFO_SERIES}, {m: set() for m in INFO_SERIES}, []
+    for name, labels, _ in parse_exposition(metrics_text):
+        if name in INFO_SERIES:
+            id_label, _ = INFO_SERIES[name]
+            info[name][labels.get(id_label, "")] = info[name].get(labels.get(id_label, ""), 0) + 1
+        elif name.startswith(("partnercenter_licenses_", "partnercenter_prorated_", "partnercenter_partner_")):
+            if any(label.endswith("_name") for label in labels):
+                named_values.append(name)
+            for metric, (id_label, _) in INFO_SERIES.items():
+                if labels.get(id_label):
+                    used[metric].add(labels[id_label])
+        elif name.startswith(("partnercenter_subscription_", "partnercenter_subscribed_sku")):
+            # The commercial series name their customers in the same info series. (Their products
+            # are Entra SKUs named by partnercenter_sku_info; the price's product_id is a catalog id.)
+            if name != "partnercenter_subscription_info" and any(label.endswith("_name") for label in labels):
+                named_values.append(name)
+            if labels.get("customer_tenant_id"):
+                used["partnercenter_customer_info"].add(labels["customer_tenant_id"])
+    report.check(not named_values, "(d) the exporter's value series carry ids only, no names",
+                 fail_detail=", ".join(sorted(set(named_values))))
+    for metric, (id_label, _) in INFO_SERIES.items():
+        twice = sorted(i for i, n in info[metric].items() if n > 1)
+        missing = sorted(used[metric] - set(info[metric]))
+        report.check(not twice and not missing and bool(used[metric]),
+                     f"(d) every {id_label} on the value series has exactly one {metric}",
+                     f"{len(used[metric])} ids",
+                     f"twice: {', '.join(twice[:5]) or 'none'}; missing: {', '.join(missing[:5]) or 'none'}")
+
+
+def check_alert_texts(prom, per_customer, report):
+    """The low-utilization alerts name their customer in the summary (looked up in the info series)."""
+    alerts = [a for a in prom.api("alerts")["alerts"] if a["labels"].get("alertname") == LOW_UTIL_ALERT]
+    wrong = []
+    for a in alerts:
+        tenant = a["labels"].get("customer_tenant_id", "")
+        name = per_customer.get(tenant, ("",))[0]
+        if "customer_name" in a["labels"] or not name or not a["annotations"].get("summary", "").startswith(name + " "):
+            wrong.append(f"{tenant}: labels {sorted(a['labels'])}, summary {a['annotations'].get('summary')!r}")
+    report.check(bool(alerts) and not wrong,
+                 f"(c) {LOW_UTIL_ALERT} is keyed by the tenant id and its summary names the customer",
+                 f"{len(alerts)} alerts", "; ".join(wrong[:3]) or "no alerts")
 
 
 def check_admin_state(url, expected, alerting, per_customer, report):

@@ -73,6 +73,25 @@ def var_query(name, label, query, regex="", multi=True, include_all=True, sort=1
 
 LICENSE_SERIES = '{__name__=~"partnercenter_licenses_(qualified|sold)", %s}'
 
+# The exporter's value series carry ids only; one info series per object carries its name. A panel
+# that groups raw series by ids joins the names in with `named`, the way the recording rules do
+# (deploy/prometheus/rules.yml explains the topk: it keeps the join from failing if two info
+# series of one id are ever seen at once).
+INFO = {
+    "product": ("product_id", "product_name", "partnercenter_product_info"),
+    "workload": ("workload_code", "workload_name", "partnercenter_workload_info"),
+    "customer": ("customer_tenant_id", "customer_name", "partnercenter_customer_info"),
+}
+
+
+def named(expr, *kinds):
+    """expr (grouped by the kinds' ids) with the kinds' names joined in."""
+    out = f"({expr})"
+    for kind in kinds:
+        id_label, name_label, info = INFO[kind]
+        out += f" * on ({id_label}) group_left ({name_label}) topk by ({id_label}) (1, {info})"
+    return out
+
 
 def var_channel():
     return var_query(
@@ -83,21 +102,25 @@ def var_channel():
 
 
 def var_product(extra=F_CHANNEL):
-    # Shows the product name, filters on the product id.
+    # Shows the product name (from its info series), filters on the product id: the products that
+    # have license series in the selected channels.
     return var_query(
         "product",
         "Product",
-        "query_result(group by (product_id, product_name) (" + LICENSE_SERIES % extra + "))",
+        "query_result(group by (product_id, product_name) (partnercenter_product_info and on (product_id) "
+        + LICENSE_SERIES % extra + "))",
         regex='/product_id="(?<value>[^"]*)".*product_name="(?<text>[^"]*)"/',
     )
 
 
 def var_customer(multi=True):
-    # Shows the customer name, filters on the tenant id (names are not unique).
+    # Shows the customer name (from its info series), filters on the tenant id (names are not
+    # unique, and change): the customers that have license series in the selected channels.
     return var_query(
         "customer",
         "Customer",
-        "query_result(group by (customer_tenant_id, customer_name) (" + LICENSE_SERIES % F_CHANNEL + "))",
+        "query_result(group by (customer_tenant_id, customer_name) (partnercenter_customer_info and on (customer_tenant_id) "
+        + LICENSE_SERIES % F_CHANNEL + "))",
         regex='/customer_name="(?<text>[^"]*)".*customer_tenant_id="(?<value>[^"]*)"/',
         multi=multi,
         include_all=multi,
@@ -399,8 +422,10 @@ def dashboard(uid, title, description, variables, items, time_from="now-30d", re
     }
 
 
-# The customer's name joined in from the one place names live (partnercenter_customer_info).
-NAMED_CUSTOMER = " * on (customer_tenant_id) group_left (customer_name) partnercenter_customer_info"
+# The customer's name joined in from the one place names live (partnercenter_customer_info), one
+# info series per id (as `named` does).
+NAMED_CUSTOMER = (" * on (customer_tenant_id) group_left (customer_name)"
+                  " topk by (customer_tenant_id) (1, partnercenter_customer_info)")
 
 CUSTOMER_LINK = (
     "customer_name",
@@ -415,7 +440,7 @@ CUSTOMER_LINK = (
 def utilization():
     sel = f"{F_CHANNEL}, {F_PRODUCT}, {F_CUSTOMER}"
     least = f"bottomk(20, customer:partnercenter_license_utilization:ratio{{{F_CUSTOMER}}})"
-    on_least = f" and on (customer_tenant_id, customer_name) {least}"
+    on_least = f" and on (customer_tenant_id) {least}"
     items = [
         row("Partner-wide (all channels, products and customers)"),
         (stat("Utilization", "partner:partnercenter_license_utilization:ratio",
@@ -466,10 +491,10 @@ def utilization():
             ("Unused", "customer:partnercenter_licenses_unused:sum" + on_least, "short", None),
             ("Active", "customer:partnercenter_licenses_active:sum" + on_least, "short", None),
             ("Qualified", "customer:partnercenter_licenses_qualified:sum" + on_least, "short", None),
-            ("Unassigned paid", "customer:partnercenter_subscription_unused_licenses:sum" + NAMED_CUSTOMER + on_least,
-             "short", None),
-            ("Wasted / month", "sum by (customer_tenant_id) (customer:partnercenter_unused_licenses_cost_monthly:sum)"
-             + NAMED_CUSTOMER + on_least, "short", None),
+            ("Unassigned paid", "customer:partnercenter_subscription_unused_licenses:sum" + on_least, "short", None),
+            ("Wasted / month",
+             "sum by (customer_tenant_id, customer_name) (customer:partnercenter_unused_licenses_cost_monthly:sum)"
+             + on_least, "short", None),
         ], ["customer_name", "customer_tenant_id"],
             "Customers with the lowest utilization across all their products and workloads, with their paid licenses nobody is assigned and what those cost a month. Click a name for the customer's dashboard.",
             sort_by=("Utilization", False), links=[CUSTOMER_LINK]), 14, 14),
@@ -506,8 +531,13 @@ def utilization():
 def customer():
     c = 'customer_tenant_id="$customer"'
     sel = f"{c}, {F_PRODUCT}, {F_CHANNEL}"
-    by_pw = "sum by (product_name, workload_name)"
-    by_p = "sum by (product_name)"
+    by_pw = "sum by (product_id, workload_code)"
+    by_p = "sum by (product_id)"
+    by_w = "sum by (workload_code)"
+    act = f"partnercenter_licenses_active{{{sel}}}"
+    qual = f"partnercenter_licenses_qualified{{{sel}}}"
+    dep = f"partnercenter_licenses_deployed{{{sel}}}"
+    sold = f"partnercenter_licenses_sold{{{sel}}}"
     items = [
         row("Usage and deployment (all products, workloads and channels)"),
         (stat("Utilization", f"customer:partnercenter_license_utilization:ratio{{{c}}}",
@@ -525,36 +555,34 @@ def customer():
               th=thresholds(("orange", None))), 4, 5),
         row("Products x workloads (Product and Channel variables apply)"),
         (table("Usage by product and workload", [
-            ("Utilization", f"{by_pw} (partnercenter_licenses_active{{{sel}}}) / ({by_pw} (partnercenter_licenses_qualified{{{sel}}}) > 0)",
+            ("Utilization", named(f"{by_pw} ({act}) / ({by_pw} ({qual}) > 0)", "product", "workload"),
              "percentunit", UTIL_THRESHOLDS),
-            ("Active", f"{by_pw} (partnercenter_licenses_active{{{sel}}})", "short", None),
-            ("Qualified", f"{by_pw} (partnercenter_licenses_qualified{{{sel}}})", "short", None),
-            ("Unused", f"{by_pw} (partnercenter_licenses_qualified{{{sel}}}) - {by_pw} (partnercenter_licenses_active{{{sel}}})",
+            ("Active", named(f"{by_pw} ({act})", "product", "workload"), "short", None),
+            ("Qualified", named(f"{by_pw} ({qual})", "product", "workload"), "short", None),
+            ("Unused", named(f"{by_pw} ({qual}) - {by_pw} ({act})", "product", "workload"),
              "short", None),
         ], ["product_name", "workload_name"], sort_by=("Utilization", False)), 14, 12),
         (table("Deployment by product", [
-            ("Deployed / sold", f"{by_p} (partnercenter_licenses_deployed{{{sel}}}) / ({by_p} (partnercenter_licenses_sold{{{sel}}}) > 0)",
+            ("Deployed / sold", named(f"{by_p} ({dep}) / ({by_p} ({sold}) > 0)", "product"),
              "percentunit", DEPLOY_THRESHOLDS),
-            ("Deployed", f"{by_p} (partnercenter_licenses_deployed{{{sel}}})", "short", None),
-            ("Sold", f"{by_p} (partnercenter_licenses_sold{{{sel}}})", "short", None),
+            ("Deployed", named(f"{by_p} ({dep})", "product"), "short", None),
+            ("Sold", named(f"{by_p} ({sold})", "product"), "short", None),
         ], ["product_name"], sort_by=("Deployed / sold", False)), 10, 12),
         row("Over time"),
         (timeseries("Utilization over time", [
             target(f"customer:partnercenter_license_utilization:ratio{{{c}}}", "all products", "A"),
-            target(f"{by_p} (partnercenter_licenses_active{{{sel}}}) / ({by_p} (partnercenter_licenses_qualified{{{sel}}}) > 0)",
-                   "{{product_name}}", "B"),
+            target(named(f"{by_p} ({act}) / ({by_p} ({qual}) > 0)", "product"), "{{product_name}}", "B"),
         ], unit="percentunit", th=UTIL_THRESHOLDS), 12, 9),
         (timeseries("Utilization by workload", [
-            target("sum by (workload_name) (partnercenter_licenses_active{%s}) / (sum by (workload_name) (partnercenter_licenses_qualified{%s}) > 0)" % (sel, sel),
-                   "{{workload_name}}"),
+            target(named(f"{by_w} ({act}) / ({by_w} ({qual}) > 0)", "workload"), "{{workload_name}}"),
         ], unit="percentunit"), 12, 9),
         (timeseries("Deployed vs sold", [
-            target(f"sum(partnercenter_licenses_sold{{{sel}}})", "sold", "A"),
-            target(f"sum(partnercenter_licenses_deployed{{{sel}}})", "deployed", "B"),
+            target(f"sum({sold})", "sold", "A"),
+            target(f"sum({dep})", "deployed", "B"),
         ]), 12, 8),
         (timeseries("Active vs qualified", [
-            target(f"sum(partnercenter_licenses_qualified{{{sel}}})", "qualified", "A"),
-            target(f"sum(partnercenter_licenses_active{{{sel}}})", "active", "B"),
+            target(f"sum({qual})", "qualified", "A"),
+            target(f"sum({act})", "active", "B"),
         ]), 12, 8),
     ]
     customer_product = var_product(extra=f'customer_tenant_id="$customer", {F_CHANNEL}')
@@ -574,7 +602,7 @@ def deployment():
     ps = f"{F_SERVICE}, {F_CHANNEL}"
     sel = f"{F_SERVICE}, {F_CHANNEL}, {F_PRODUCT}, {F_CUSTOMER}"
     most = f"topk(20, customer:partnercenter_licenses_undeployed:sum{{{F_CUSTOMER}}})"
-    on_most = f" and on (customer_tenant_id, customer_name) {most}"
+    on_most = f" and on (customer_tenant_id) {most}"
     items = [
         row("Partner-wide (customer-level data, all channels)"),
         (stat("Deployed / sold", "partner:partnercenter_license_deployment:ratio",
@@ -657,6 +685,9 @@ def health():
         (timeseries("Age of the data by collector", [
             target(f"time() - partnercenter_data_processed_timestamp_seconds{{{j}}}", "{{collector}}"),
         ], unit="s"), 8, 8),
+        (timeseries("Rows dropped by the customer and product filters", [
+            target(f"partnercenter_collector_rows_dropped{{{j}}}", "{{collector}}"),
+        ], "Rows of each collector's last good run that --collector.customers.* and --collector.products.* kept off /metrics (0 without those flags)."), 12, 7),
         (timeseries("Customers that failed in the last run", [
             target(f"partnercenter_collector_customer_errors{{{j}}}", "{{collector}}"),
         ], "Per-customer fan-out collectors (subscriptions, subscribed-skus, customer-usage, customer-deployment): customers whose requests failed or were refused (for subscribed-skus: no GDAP role)."), 12, 7),
@@ -782,7 +813,7 @@ def renewals():
             "Paid: this partner's billed licenses. Tenant total and assigned count every channel (subscribed SKUs). Unused: the unassigned seats attributed to this partner's subscriptions, never more than it pays for.",
             sort_by=("Unused (ours)", True), links=[CUSTOMER_LINK]), 14, 12),
         (bargauge("Unused licenses by customer (top 20)",
-                  f"topk(20, customer:partnercenter_subscription_unused_licenses:sum{{{c}}}{NAMED_CUSTOMER})",
+                  f"topk(20, customer:partnercenter_subscription_unused_licenses:sum{{{c}}})",
                   "{{customer_name}}", th=thresholds(("orange", None))), 10, 12),
         (timeseries("Unused licenses over time", [
             target("partner:partnercenter_subscription_unused_licenses:sum", "unused licenses"),

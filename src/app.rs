@@ -77,7 +77,7 @@ pub fn build_scheduler(config: &Config) -> Result<Arc<Scheduler>, AppError> {
     let client = PartnerCenterClient::new(config.client.clone(), tokens, observer)?;
     let collectors: Arc<dyn Collect> = Arc::new(Collectors::new(client, collection.clone()));
     let storage = config.storage_path.clone().map(Storage::open);
-    let derived = Derived::new(config.pricing.clone());
+    let derived = Derived::new(config.pricing.clone(), collection.filter.clone());
     Ok(Arc::new(Scheduler::new(collectors, derived, metrics, storage)))
 }
 
@@ -276,13 +276,12 @@ pub async fn collect_once(config: &Config) -> Result<(Vec<u8>, bool), AppError> 
     let scheduler = build_scheduler(config)?;
     let snapshot = scheduler.run_once().await;
     let mut out = scheduler.metrics().encode();
-    for collector in &snapshot.collectors {
-        if let Some(data) = &collector.data {
-            out.extend_from_slice(&data.text());
+    let data = snapshot.collectors.iter().filter_map(|c| c.data.as_deref());
+    let derived = snapshot.derived.as_ref().map(|d| &*d.data);
+    for part in std::iter::once(&*snapshot.names).chain(data).chain(derived) {
+        for chunk in part.text_chunks() {
+            out.extend_from_slice(&chunk);
         }
-    }
-    if let Some(derived) = &snapshot.derived {
-        out.extend_from_slice(&derived.data.text());
     }
     let ok = snapshot.collectors.iter().all(|c| c.healthy());
     Ok((out, ok))

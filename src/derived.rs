@@ -1,7 +1,8 @@
 //! What the exporter computes from several collectors' latest data, rather than reads from
 //! Partner Center: the unused licences of each subscription (from the subscriptions and the
-//! tenants' licence counts, `attribution`), the list prices of `--pricing.file`, the names of
-//! the customers in the commercial data, and the landing page's renewals table (`renewals`).
+//! tenants' licence counts, `attribution`), the list prices of `--pricing.file`, and the landing
+//! page's renewals table (`renewals`). The customers' names are the collectors' own: they go
+//! into the shared info series (`crate::render`).
 //!
 //! The scheduler hands every successful dataset of `subscriptions` and `subscribed-skus` to
 //! [`Derived::update`], and publishes what [`Derived::compute`] returns beside the collectors'
@@ -11,12 +12,11 @@
 mod attribution;
 mod renewals;
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
-use crate::collector::{CollectorKind, Dataset};
+use crate::collector::{CollectorKind, Dataset, RowFilter};
 use crate::model::{SubscribedSkus, SubscriptionRow};
 use crate::pricing::LoadedPrices;
 use crate::render::{self, RenderedData};
@@ -70,17 +70,28 @@ pub fn log_prices(prices: &LoadedPrices) {
 /// Keeps the latest inputs and computes the derived data from them.
 pub struct Derived {
     inputs: Mutex<Inputs>,
+    /// `--collector.customers.*` and `--collector.products.*`.
+    filter: RowFilter,
 }
 
 impl Derived {
-    /// With the prices read at start-up, if a price file is configured.
-    pub fn new(prices: Option<LoadedPrices>) -> Self {
+    /// With the prices read at start-up, if a price file is configured, and the customer and
+    /// product filters of the collectors.
+    pub fn new(prices: Option<LoadedPrices>, filter: RowFilter) -> Self {
         Self {
             inputs: Mutex::new(Inputs {
                 prices,
                 ..Inputs::default()
             }),
+            filter,
         }
+    }
+
+    /// Whether the filters keep a subscription of this customer and product (Entra SKU).
+    fn keeps(&self, customer: (&str, &str), product: (&str, &str)) -> bool {
+        self.filter.is_empty()
+            || (self.filter.customers.keeps(customer.0, customer.1)
+                && self.filter.products.keeps(product.0, product.1))
     }
 
     /// Whether a collector's data feeds the derived data.
@@ -145,12 +156,22 @@ impl Derived {
             Some(Dataset::SubscribedSkus(data)) => data,
             _ => &empty,
         };
+        // The customer and product filters apply here as to the collectors' own series.
+        let subscriptions: Vec<SubscriptionRow> = subscriptions
+            .iter()
+            .filter(|s| {
+                self.keeps(
+                    (&s.customer_tenant_id, &s.customer_name),
+                    (&s.sku_id, &s.offer_name),
+                )
+            })
+            .cloned()
+            .collect();
+        let subscriptions = &subscriptions[..];
         let unused = attribute_unused(subscriptions, &tenant.rows, now);
-        let customers = customer_names(subscriptions, tenant);
         let data = render::render_derived(&render::Derived {
             unused: &unused,
             prices: &prices,
-            customers: &customers,
         });
         let renewals = renewals_within(
             subscriptions,
@@ -168,32 +189,4 @@ impl Derived {
             generation,
         })
     }
-}
-
-/// Every customer of the commercial data once, by tenant id, with the first non-empty name.
-fn customer_names(subscriptions: &[SubscriptionRow], skus: &SubscribedSkus) -> Vec<(String, String)> {
-    let mut names: BTreeMap<&str, &str> = BTreeMap::new();
-    let all = subscriptions
-        .iter()
-        .map(|s| (s.customer_tenant_id.as_str(), s.customer_name.as_str()))
-        .chain(
-            skus.rows
-                .iter()
-                .map(|r| (r.customer_tenant_id.as_str(), r.customer_name.as_str())),
-        )
-        .chain(
-            skus.access
-                .iter()
-                .map(|a| (a.customer_tenant_id.as_str(), a.customer_name.as_str())),
-        );
-    for (id, name) in all {
-        let entry = names.entry(id).or_insert(name);
-        if entry.is_empty() {
-            *entry = name;
-        }
-    }
-    names
-        .into_iter()
-        .map(|(id, name)| (id.to_owned(), name.to_owned()))
-        .collect()
 }

@@ -7,7 +7,8 @@
 //! collector) → [`scheduler`] (runs the collectors, publishes snapshots atomically) → [`server`]
 //! (HTTP). [`pricing`] reads the price file.
 //! [`model`] holds the plain rows everything shares; [`metrics`] the exporter's own metrics,
-//! fed by the client and the scheduler; [`files`] the atomic writes of secrets and state.
+//! fed by the client and the scheduler; [`files`] the atomic writes of secrets and state;
+//! [`memory`] gives the allocator's free memory back after each run.
 //! [`config`] is the only module that knows about flags: it turns them into each module's
 //! settings. [`app`] wires everything, and is the only place that starts [`simulator`], a
 //! simulated Partner Center for `--demo`, `simulate`, the tests and the benchmarks, which
@@ -19,6 +20,7 @@ pub mod collector;
 pub mod config;
 pub mod derived;
 pub mod files;
+pub mod memory;
 pub mod metrics;
 pub mod model;
 pub mod pricing;

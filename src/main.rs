@@ -20,6 +20,7 @@ const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
     metrics::mark_start();
+    partnercenter_exporter::memory::configure();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return flag_error(e),

@@ -16,7 +16,7 @@ pub use subscriptions::{
 /// One row of license usage: a customer × product × workload.
 ///
 /// Filled from the commercial usage endpoint, or from the legacy per-customer usage endpoint, which
-/// lacks `product_id` and often `workload_code` (left empty then).
+/// lacks `product_id` and often `workload_code`: those get a [`derived_id`] of the name.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct UsageRow {
     pub customer_tenant_id: String,
@@ -26,6 +26,9 @@ pub struct UsageRow {
     pub workload_code: String,
     pub workload_name: String,
     pub service_code: String,
+    /// `serviceName` of the commercial endpoints (`Microsoft Office 365`); empty for legacy rows,
+    /// whose `serviceName` holds the code.
+    pub service_name: String,
     pub channel: String,
     pub licenses_active: f64,
     pub licenses_qualified: f64,
@@ -40,6 +43,8 @@ pub struct DeploymentRow {
     pub product_id: String,
     pub product_name: String,
     pub service_code: String,
+    /// As in [`UsageRow::service_name`].
+    pub service_name: String,
     pub channel: String,
     pub licenses_deployed: f64,
     pub licenses_sold: f64,
@@ -61,6 +66,8 @@ pub struct PartnerDeploymentRow {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PartnerUsageRow {
     pub service_code: String,
+    /// The legacy endpoint sends only the workload's name: this is its [`derived_id`].
+    pub workload_code: String,
     pub workload_name: String,
     pub channel: String,
     /// As Partner Center reports it; whether the scale is 0–1 or 0–100 is not documented.
@@ -77,4 +84,58 @@ pub struct Customer {
     pub tenant_id: String,
     pub company_name: String,
     pub domain: String,
+}
+
+/// The stable id of an object that Partner Center names but does not identify (the legacy
+/// endpoints send `productName` without `productId`, `workloadName` without `workloadCode`):
+/// `derived:` and the 16 hex digits of the 64-bit FNV-1a hash of the name, trimmed and
+/// lower-cased. The same name always gives the same id, on every machine and in every version, so
+/// a legacy row's series keeps its identity from run to run; names that differ only in case or
+/// surrounding spaces are one object. An empty name has no id (the empty string).
+pub fn derived_id(name: &str) -> String {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let name = name.trim();
+    if name.is_empty() {
+        return String::new();
+    }
+    let mut hash = OFFSET;
+    for c in name.chars().flat_map(char::to_lowercase) {
+        let mut utf8 = [0u8; 4];
+        for byte in c.encode_utf8(&mut utf8).bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(PRIME);
+        }
+    }
+    format!("derived:{hash:016x}")
+}
+
+/// `id`, or the [`derived_id`] of `name` when Partner Center sent no id.
+pub fn id_or_derived(id: String, name: &str) -> String {
+    if id.is_empty() { derived_id(name) } else { id }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_ids_are_fnv1a_of_the_trimmed_lower_cased_name() {
+        // FNV-1a 64 of "a" is af63dc4c8601ec8c (the published test vector).
+        assert_eq!(derived_id("a"), "derived:af63dc4c8601ec8c");
+        assert_eq!(derived_id(" A "), derived_id("a"));
+        assert_eq!(
+            derived_id("OFFICE 365 ENTERPRISE E3"),
+            derived_id("Office 365 Enterprise E3")
+        );
+        assert_ne!(derived_id("Exchange"), derived_id("SharePoint"));
+        assert_eq!(derived_id("  "), "");
+    }
+
+    #[test]
+    fn a_sent_id_is_kept_and_a_missing_one_derived() {
+        assert_eq!(id_or_derived("p1".into(), "Name"), "p1");
+        assert_eq!(id_or_derived(String::new(), "Name"), derived_id("name"));
+        assert_eq!(id_or_derived(String::new(), ""), "");
+    }
 }

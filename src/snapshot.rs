@@ -1,7 +1,8 @@
 //! The snapshot: what the exporter currently knows, per collector — its last run, its last good
-//! data (already encoded), and when that data was collected. A new snapshot is built off to the
-//! side whenever a collector finishes (only that collector's part changes) and published in one
-//! atomic swap, so a scrape sees the old part or the new one, never a mix, and never waits.
+//! data (already encoded), and when that data was collected — and the info series naming the
+//! objects of that data. A new snapshot is built off to the side whenever a collector finishes
+//! (only that collector's part and the info series change) and published in one atomic swap, so
+//! a scrape sees the old part or the new one, never a mix, and never waits.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::collector::CollectorKind;
 use crate::derived::DerivedState;
-use crate::render::RenderedData;
+use crate::render::{RenderedData, render_info};
 
 /// The outcome of a collector's most recent run.
 #[derive(Debug, Clone)]
@@ -57,6 +58,9 @@ impl CollectorState {
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub collectors: Vec<CollectorState>,
+    /// The info series (`partnercenter_customer_info`, …) of every object that the collectors'
+    /// current data names, each once; rendered whenever a collector's part changes.
+    pub names: Arc<RenderedData>,
     /// When a collector's part last changed.
     pub updated_at: Option<DateTime<Utc>>,
     /// What the exporter derives from the commercial collectors (unused licences, prices,
@@ -78,6 +82,7 @@ impl Snapshot {
                     restored: false,
                 })
                 .collect(),
+            names: Arc::new(render_info([])),
             updated_at: None,
             derived: None,
         }
@@ -108,7 +113,7 @@ impl Snapshot {
 mod tests {
     use super::*;
     use crate::collector::Dataset;
-    use crate::render::render;
+    use crate::render::{RenderContext, render};
 
     #[test]
     fn data_older_than_max_age_is_not_current() {
@@ -117,7 +122,10 @@ mod tests {
             kind: CollectorKind::Usage,
             last_run: None,
             last_success: Some(collected),
-            data: Some(Arc::new(render(&Dataset::Usage(vec![])))),
+            data: Some(Arc::new(render(
+                &Dataset::Usage(vec![]),
+                &RenderContext::default(),
+            ))),
             restored: false,
         };
         let max_age = Duration::from_secs(3600);
@@ -138,5 +146,6 @@ mod tests {
         let snapshot = Snapshot::empty(&[CollectorKind::Usage]);
         assert!(!snapshot.has_data());
         assert!(!snapshot.collectors[0].healthy());
+        assert_eq!(snapshot.names.series, 0);
     }
 }

@@ -23,7 +23,7 @@ use crate::files::write_private_file;
 
 /// Version of the file layout and of the rows in it. Bump it when a row type or [`Dataset`]
 /// changes shape; files of another version are skipped (and replaced after the first good run).
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// Largest stored file read (compressed and inflated): far above 10,000 customers' data, and a
 /// guard against a file that inflates without end.

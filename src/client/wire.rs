@@ -18,8 +18,10 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::decode::{count, guid, text, timestamp};
-use crate::model::{Customer, DeploymentRow, PartnerDeploymentRow, PartnerUsageRow, UsageRow};
+use super::decode::{count, guid, guid_owned, text, timestamp};
+use crate::model::{
+    Customer, DeploymentRow, PartnerDeploymentRow, PartnerUsageRow, UsageRow, derived_id, id_or_derived,
+};
 
 // ----- rows -----
 
@@ -76,13 +78,14 @@ impl UsageWire {
     pub(crate) fn into_commercial(self) -> UsageRow {
         let (licenses_active, licenses_qualified) = (self.active(), self.qualified());
         UsageRow {
-            customer_tenant_id: guid(&self.customer_tenant_id),
+            customer_tenant_id: id_or_derived(guid_owned(self.customer_tenant_id), &self.customer_name),
+            product_id: id_or_derived(guid_owned(self.product_id), &self.product_name),
+            workload_code: id_or_derived(self.workload_code, &self.workload_name),
             customer_name: self.customer_name,
-            product_id: guid(&self.product_id),
             product_name: self.product_name,
-            workload_code: self.workload_code,
             workload_name: self.workload_name,
             service_code: self.service_code,
+            service_name: self.service_name,
             channel: self.channel,
             licenses_active,
             licenses_qualified,
@@ -94,14 +97,16 @@ impl UsageWire {
     /// customer id or product id, and their `serviceName` holds a code (`o365`).
     pub(crate) fn into_legacy(self, customer_id: &str) -> UsageRow {
         let (licenses_active, licenses_qualified) = (self.active(), self.qualified());
+        let (service_code, service_name) = code_or_name(self.service_code, self.service_name);
         UsageRow {
             customer_tenant_id: guid(customer_id),
             customer_name: self.customer_name,
-            product_id: String::new(),
+            product_id: derived_id(&self.product_name),
+            workload_code: id_or_derived(self.workload_code, &self.workload_name),
             product_name: self.product_name,
-            workload_code: self.workload_code,
             workload_name: self.workload_name,
-            service_code: code_or_name(self.service_code, self.service_name),
+            service_code,
+            service_name,
             channel: self.channel,
             licenses_active,
             licenses_qualified,
@@ -145,11 +150,12 @@ impl DeploymentWire {
     /// A row of `GET {deployment_path}`.
     pub(crate) fn into_commercial(self) -> DeploymentRow {
         DeploymentRow {
-            customer_tenant_id: guid(&self.customer_tenant_id),
+            customer_tenant_id: id_or_derived(guid_owned(self.customer_tenant_id), &self.customer_name),
+            product_id: id_or_derived(guid_owned(self.product_id), &self.product_name),
             customer_name: self.customer_name,
-            product_id: guid(&self.product_id),
             product_name: self.product_name,
             service_code: self.service_code,
+            service_name: self.service_name,
             channel: self.channel,
             licenses_deployed: self.licenses_deployed.or(self.license_deployed).unwrap_or(0.0),
             licenses_sold: self.licenses_sold.or(self.license_sold).unwrap_or(0.0),
@@ -159,12 +165,14 @@ impl DeploymentWire {
 
     /// A row of `GET /v1/customers/{id}/analytics/licenses/deployment`.
     pub(crate) fn into_legacy(self, customer_id: &str) -> DeploymentRow {
+        let (service_code, service_name) = code_or_name(self.service_code, self.service_name);
         DeploymentRow {
             customer_tenant_id: guid(customer_id),
             customer_name: self.customer_name,
-            product_id: String::new(),
+            product_id: derived_id(&self.product_name),
             product_name: self.product_name,
-            service_code: code_or_name(self.service_code, self.service_name),
+            service_code,
+            service_name,
             channel: self.channel,
             licenses_deployed: self.licenses_deployed.or(self.license_deployed).unwrap_or(0.0),
             licenses_sold: self.licenses_sold.or(self.license_sold).unwrap_or(0.0),
@@ -194,7 +202,7 @@ pub(crate) struct PartnerDeploymentWire {
 impl From<PartnerDeploymentWire> for PartnerDeploymentRow {
     fn from(w: PartnerDeploymentWire) -> Self {
         PartnerDeploymentRow {
-            service_code: code_or_name(w.service_code, w.service_name),
+            service_code: code_or_name(w.service_code, w.service_name).0,
             channel: w.channel,
             prorated_deployment_percent: w.prorated_deployment_percent.unwrap_or(0.0),
             licenses_sold: w.licenses_sold.unwrap_or(0.0),
@@ -224,7 +232,8 @@ pub(crate) struct PartnerUsageWire {
 impl From<PartnerUsageWire> for PartnerUsageRow {
     fn from(w: PartnerUsageWire) -> Self {
         PartnerUsageRow {
-            service_code: code_or_name(w.service_code, w.service_name),
+            service_code: code_or_name(w.service_code, w.service_name).0,
+            workload_code: derived_id(&w.workload_name),
             workload_name: w.workload_name,
             channel: w.channel,
             prorated_licenses_usage_percent: w.prorated_licenses_usage_percent.unwrap_or(0.0),
@@ -279,9 +288,14 @@ impl CustomerWire {
     }
 }
 
-/// Legacy rows put the code (`o365`) into `serviceName`; prefer a real `serviceCode` when sent.
-fn code_or_name(code: String, name: String) -> String {
-    if code.trim().is_empty() { name } else { code }
+/// Legacy rows put the code (`o365`) into `serviceName`; prefer a real `serviceCode` when sent,
+/// and then `serviceName` is the name. Returns the code and the name (empty when unknown).
+fn code_or_name(code: String, name: String) -> (String, String) {
+    if code.trim().is_empty() {
+        (name, String::new())
+    } else {
+        (code, name)
+    }
 }
 
 #[cfg(test)]
@@ -385,8 +399,12 @@ mod tests {
             .into_legacy("4D3CF487-70F4-4E1E-9FF1-B2BFCE8D9F04");
         assert_eq!(row.customer_tenant_id, "4d3cf487-70f4-4e1e-9ff1-b2bfce8d9f04");
         assert_eq!(row.service_code, "o365");
-        assert_eq!(row.product_id, "");
-        assert_eq!(row.workload_code, "");
+        assert_eq!(
+            row.service_name, "",
+            "the legacy serviceName is a code, not a name"
+        );
+        assert_eq!(row.product_id, "", "no product name, so no derived id either");
+        assert_eq!(row.workload_code, derived_id("Exchange"));
     }
 
     #[test]
@@ -399,6 +417,27 @@ mod tests {
             (row.service_code.as_str(), row.workload_code.as_str()),
             ("O365", "EXO")
         );
+        assert_eq!(row.service_name, "Microsoft 365");
+    }
+
+    #[test]
+    fn rows_that_name_an_object_without_its_id_get_the_derived_id() {
+        // A legacy per-customer row names its product only; a commercial row grouped without
+        // productId likewise.
+        let page = usage_page(r#"{"items": [{"productName": "OFFICE 365 E3", "workloadName": "Exchange"}]}"#);
+        let legacy = page.rows().unwrap().remove(0).into_legacy("c");
+        assert_eq!(legacy.product_id, derived_id("OFFICE 365 E3"));
+        let page = usage_page(
+            r#"{"Value": [{"customerName": "Contoso", "productName": "OFFICE 365 E3", "serviceCode": "o365", "serviceName": "Microsoft Office 365"}]}"#,
+        );
+        let commercial = page.rows().unwrap().remove(0).into_commercial();
+        assert_eq!(
+            commercial.product_id, legacy.product_id,
+            "the same name, the same id"
+        );
+        assert_eq!(commercial.customer_tenant_id, derived_id("Contoso"));
+        assert_eq!(commercial.workload_code, "", "no workload at all: no id");
+        assert_eq!(commercial.service_name, "Microsoft Office 365");
     }
 
     #[test]

@@ -5,17 +5,19 @@
 //! Layout: `kind` names the collectors, `settings` holds what they are configured with, `run`
 //! runs one, `fanout` does the per-customer requests, `commerce` the two commercial collectors
 //! (subscriptions, subscribed SKUs) with `skus` finding each subscription's Entra SKU, `error`
-//! says why a run failed.
+//! says why a run failed, `filter` which customers and products are exposed.
 
 mod commerce;
 mod error;
 mod fanout;
+mod filter;
 mod kind;
 mod run;
 mod settings;
 mod skus;
 
 pub use error::CollectError;
+pub use filter::{NameFilter, RowFilter};
 pub use kind::CollectorKind;
 pub use run::{Collect, Collectors, Dataset, RunContext, RunOutcome};
 pub use settings::{CollectionConfig, CollectorMode};

@@ -37,6 +37,9 @@ pub struct RunOutcome {
     pub result: Result<Dataset, CollectError>,
     pub customer_errors: usize,
     pub duration: Duration,
+    /// The customer list the run fanned out over (per-customer collectors only): its company
+    /// names are the customers' names of record.
+    pub customers: Option<Arc<Vec<Customer>>>,
 }
 
 /// State shared by the collectors started together (one scheduler tick): one `MS-CorrelationId`
@@ -127,6 +130,7 @@ impl Collectors {
                 CollectorKind::Usage => Ok((
                     Dataset::Usage(client.commercial_usage(&self.config.usage_query).await?),
                     0,
+                    None,
                 )),
                 CollectorKind::Deployment => Ok((
                     Dataset::Deployment(
@@ -135,11 +139,16 @@ impl Collectors {
                             .await?,
                     ),
                     0,
+                    None,
                 )),
-                CollectorKind::PartnerDeployment => {
-                    Ok((Dataset::PartnerDeployment(client.partner_deployment().await?), 0))
+                CollectorKind::PartnerDeployment => Ok((
+                    Dataset::PartnerDeployment(client.partner_deployment().await?),
+                    0,
+                    None,
+                )),
+                CollectorKind::PartnerUsage => {
+                    Ok((Dataset::PartnerUsage(client.partner_usage().await?), 0, None))
                 }
-                CollectorKind::PartnerUsage => Ok((Dataset::PartnerUsage(client.partner_usage().await?), 0)),
                 CollectorKind::CustomerUsage => {
                     let customers = self.customers(client, ctx).await?;
                     let fanout = fanout::collect(
@@ -153,7 +162,7 @@ impl Collectors {
                     )
                     .await?;
                     let errors = fanout.customer_errors();
-                    Ok((Dataset::Usage(fanout.rows), errors))
+                    Ok((Dataset::Usage(fanout.rows), errors, Some(customers)))
                 }
                 CollectorKind::CustomerDeployment => {
                     let customers = self.customers(client, ctx).await?;
@@ -168,7 +177,7 @@ impl Collectors {
                     )
                     .await?;
                     let errors = fanout.customer_errors();
-                    Ok((Dataset::Deployment(fanout.rows), errors))
+                    Ok((Dataset::Deployment(fanout.rows), errors, Some(customers)))
                 }
                 CollectorKind::Subscriptions => {
                     let customers = self.customers(client, ctx).await?;
@@ -181,7 +190,7 @@ impl Collectors {
                         &self.skus,
                     )
                     .await?;
-                    Ok((Dataset::Subscriptions(rows), errors))
+                    Ok((Dataset::Subscriptions(rows), errors, Some(customers)))
                 }
                 CollectorKind::SubscribedSkus => {
                     let customers = self.customers(client, ctx).await?;
@@ -192,27 +201,28 @@ impl Collectors {
                         &self.fanout.subscribed_skus,
                     )
                     .await?;
-                    Ok((Dataset::SubscribedSkus(data), errors))
+                    Ok((Dataset::SubscribedSkus(data), errors, Some(customers)))
                 }
             }
         };
         let timeout = self.config.timeout_of(kind);
-        let (result, customer_errors) = match tokio::time::timeout(timeout, work).await {
-            Ok(Ok((dataset, errors))) => (Ok(dataset), errors),
+        let (result, customer_errors, customers) = match tokio::time::timeout(timeout, work).await {
+            Ok(Ok((dataset, errors, customers))) => (Ok(dataset), errors, customers),
             Ok(Err(e)) => {
                 let errors = match &e {
                     CollectError::AllCustomersFailed { count, .. } => *count,
                     _ => 0,
                 };
-                (Err(e), errors)
+                (Err(e), errors, None)
             }
-            Err(_) => (Err(CollectError::Timeout(timeout)), 0),
+            Err(_) => (Err(CollectError::Timeout(timeout)), 0, None),
         };
         RunOutcome {
             kind,
             result,
             customer_errors,
             duration: started.elapsed(),
+            customers,
         }
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 
+use super::filter::RowFilter;
 use super::kind::CollectorKind;
 use crate::client::AnalyticsQuery;
 
@@ -39,6 +40,8 @@ pub struct CollectionConfig {
     pub fanout_concurrency: usize,
     /// `country` of catalog look-ups when a subscription's links name none.
     pub catalog_country: String,
+    /// The customers and products exposed (`--collector.customers.*`, `--collector.products.*`).
+    pub filter: RowFilter,
 }
 
 impl CollectionConfig {

@@ -4,9 +4,11 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args};
 
+use regex::Regex;
+
 use super::parse::{ConfigError, duration};
 use crate::client::AnalyticsQuery;
-use crate::collector::{CollectionConfig, CollectorKind, CollectorMode};
+use crate::collector::{CollectionConfig, CollectorKind, CollectorMode, NameFilter, RowFilter};
 
 /// The default interval of the subscriptions and subscribed-skus collectors.
 pub const COMMERCE_INTERVAL: Duration = Duration::from_secs(6 * 3600);
@@ -105,6 +107,38 @@ pub struct CollectorArgs {
         help_heading = "Collectors"
     )]
     pub collector_deployment_processed_date_time: Option<String>,
+    /// Expose only the customers whose tenant id or name matches this regular expression (unanchored).
+    #[arg(
+        long = "collector.customers.include",
+        env = "PARTNERCENTER_COLLECTOR_CUSTOMERS_INCLUDE",
+        value_name = "REGEX",
+        help_heading = "Collectors"
+    )]
+    pub collector_customers_include: Option<String>,
+    /// Drop the customers whose tenant id or name matches this regular expression (wins over include).
+    #[arg(
+        long = "collector.customers.exclude",
+        env = "PARTNERCENTER_COLLECTOR_CUSTOMERS_EXCLUDE",
+        value_name = "REGEX",
+        help_heading = "Collectors"
+    )]
+    pub collector_customers_exclude: Option<String>,
+    /// Expose only the products whose id or name matches this regular expression (unanchored).
+    #[arg(
+        long = "collector.products.include",
+        env = "PARTNERCENTER_COLLECTOR_PRODUCTS_INCLUDE",
+        value_name = "REGEX",
+        help_heading = "Collectors"
+    )]
+    pub collector_products_include: Option<String>,
+    /// Drop the products whose id or name matches this regular expression (wins over include).
+    #[arg(
+        long = "collector.products.exclude",
+        env = "PARTNERCENTER_COLLECTOR_PRODUCTS_EXCLUDE",
+        value_name = "REGEX",
+        help_heading = "Collectors"
+    )]
+    pub collector_products_exclude: Option<String>,
 
     // ----- Collection -----
     /// interval: refresh in the background; scrape: refresh when a scrape finds the data older than --collector.min-interval.
@@ -354,6 +388,66 @@ impl CollectorArgs {
             ),
             fanout_concurrency,
             catalog_country: country.to_ascii_uppercase(),
+            filter: RowFilter {
+                customers: NameFilter {
+                    include: pattern("--collector.customers.include", &self.collector_customers_include)?,
+                    exclude: pattern("--collector.customers.exclude", &self.collector_customers_exclude)?,
+                },
+                products: NameFilter {
+                    include: pattern("--collector.products.include", &self.collector_products_include)?,
+                    exclude: pattern("--collector.products.exclude", &self.collector_products_exclude)?,
+                },
+            },
         })
+    }
+}
+
+/// A regular-expression flag: absent or empty means none; invalid is an error on one line.
+fn pattern(flag: &'static str, value: &Option<String>) -> Result<Option<Regex>, ConfigError> {
+    let Some(value) = value.as_deref().filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    Regex::new(value).map(Some).map_err(|e| {
+        // The regex crate explains a syntax error over several lines, a caret under the culprit;
+        // its last line ("error: unclosed group") says it in words.
+        let text = e.to_string();
+        let reason = text
+            .lines()
+            .rev()
+            .find_map(|l| l.trim().strip_prefix("error: "))
+            .map_or_else(
+                || text.split_whitespace().collect::<Vec<_>>().join(" "),
+                str::to_owned,
+            );
+        ConfigError::new(flag, format!("'{value}' is not a regular expression: {reason}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invalid_pattern_is_one_line_naming_the_flag_and_the_problem() {
+        let err = pattern("--collector.customers.include", &Some("(contoso".into())).unwrap_err();
+        assert_eq!(err.flag, "--collector.customers.include");
+        assert!(!err.to_string().contains('\n'), "{err}");
+        assert!(err.to_string().contains("'(contoso'"), "{err}");
+        assert!(err.to_string().contains("unclosed group"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_pattern_is_no_pattern() {
+        assert!(
+            pattern("--collector.products.exclude", &Some(String::new()))
+                .unwrap()
+                .is_none()
+        );
+        assert!(pattern("--collector.products.exclude", &None).unwrap().is_none());
+        assert!(
+            pattern("--collector.products.exclude", &Some("^E3$".into()))
+                .unwrap()
+                .is_some()
+        );
     }
 }

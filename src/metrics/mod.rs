@@ -67,6 +67,7 @@ pub struct ExporterMetrics {
     collector_duration: GaugeVec,
     collector_last_success: GaugeVec,
     collector_rows: IntGaugeVec,
+    collector_rows_dropped: IntGaugeVec,
     collector_customer_errors: IntGaugeVec,
     data_processed: GaugeVec,
     api_requests: IntCounterVec,
@@ -141,6 +142,12 @@ impl ExporterMetrics {
                 &registry,
                 "partnercenter_collector_rows",
                 "Rows Partner Center returned in the collector's last successful run.",
+                &["collector"],
+            )?,
+            collector_rows_dropped: int_gauge_vec(
+                &registry,
+                "partnercenter_collector_rows_dropped",
+                "Rows of the collector's last successful run dropped by --collector.customers.include/exclude and --collector.products.include/exclude.",
                 &["collector"],
             )?,
             collector_customer_errors: int_gauge_vec(
@@ -301,10 +308,20 @@ impl ExporterMetrics {
         self.storage_write_errors.with_label_values(&[kind.name()]).inc();
     }
 
-    /// Record what the last good data of a collector holds.
-    pub fn record_data(&self, kind: CollectorKind, rows: usize, processed_at: Option<DateTime<Utc>>) {
+    /// Record what the last good data of a collector holds: the rows Partner Center returned, the
+    /// rows of those the filters dropped, and the newest `processedDateTime`.
+    pub fn record_data(
+        &self,
+        kind: CollectorKind,
+        rows: usize,
+        dropped: usize,
+        processed_at: Option<DateTime<Utc>>,
+    ) {
         let label = [kind.name()];
         self.collector_rows.with_label_values(&label).set(rows as i64);
+        self.collector_rows_dropped
+            .with_label_values(&label)
+            .set(dropped as i64);
         match processed_at {
             Some(at) => self
                 .data_processed

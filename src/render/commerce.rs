@@ -1,16 +1,28 @@
 //! Rendering of the commercial data: subscriptions, subscribed SKUs, and what the exporter
-//! derives from both (unused licences, prices, customer names).
+//! derives from both (unused licences, prices).
 //!
-//! Values carry ids only; names, terms and statuses live in `…_info` series (value 1) that
-//! queries join in. A family whose rows all lack a value (no subscription has a cancellation
-//! window, say) is left out whole, header included.
+//! Values carry ids only; offer names, terms and statuses live in `partnercenter_subscription_info`
+//! and SKU names in `partnercenter_sku_info` (value 1), which queries join in; the customers' names
+//! go to the shared `partnercenter_customer_info` (`super::names`), from the customer list the
+//! fan-out used. A family whose rows all lack a value (no subscription has a cancellation window,
+//! say) is left out whole, header included. The customer and product filters apply as to every
+//! collector: a subscription's product is its Entra SKU (`sku_id`, the analytics' `product_id`)
+//! with its offer name, a tenant SKU's is its id with its name.
 
 use std::collections::{BTreeMap, HashMap};
 
+use chrono::{DateTime, Utc};
+
+use super::names::{NameSource, Names, NamesBuilder, ObjectKind};
+use super::rendered::{RenderContext, RenderedData};
+use super::sink::Sink;
+use super::text::{SeriesTemplate, write_header};
+use super::write::CACHED_NOTE;
+use crate::collector::RowFilter;
 use crate::model::{PriceRow, SkuAccess, SubscribedSkuRow, SubscribedSkus, SubscriptionRow, UnusedRow};
 
-/// Where the series go: the exposition writer of `render`, which adds the note that the values
-/// are cached to every HELP text.
+/// Where the series go (the gzip sink; a plain list of lines in the tests). The note that the
+/// values are cached ends every HELP text.
 pub(super) trait Out {
     /// The `# HELP` and `# TYPE … gauge` lines of a family.
     fn header(&mut self, name: &str, help: &str);
@@ -86,7 +98,7 @@ const LICENCE_LABELS: [&str; 4] = ["customer_tenant_id", "subscription_id", "off
 const SUBSCRIPTION_LABELS: [&str; 2] = ["customer_tenant_id", "subscription_id"];
 
 /// The series of the `subscriptions` collector; returns the series written.
-pub(super) fn subscriptions(out: &mut dyn Out, rows: &[SubscriptionRow]) -> usize {
+fn write_subscriptions(out: &mut dyn Out, rows: &[SubscriptionRow]) -> usize {
     let unique = unique(rows, |r| {
         [r.customer_tenant_id.as_str(), r.subscription_id.as_str()]
     });
@@ -174,7 +186,7 @@ const SKU_UNIT_LABELS: [&str; 3] = ["customer_tenant_id", "sku_id", "state"];
 type Units = fn(&SubscribedSkuRow) -> f64;
 
 /// The series of the `subscribed-skus` collector; returns the series written.
-pub(super) fn subscribed_skus(out: &mut dyn Out, data: &SubscribedSkus) -> usize {
+fn write_subscribed_skus(out: &mut dyn Out, data: &SubscribedSkus) -> usize {
     let skus = unique(&data.rows, |r| [r.customer_tenant_id.as_str(), r.sku_id.as_str()]);
     let states: [(&str, Units); 6] = [
         ("total", |r| r.total_units),
@@ -252,12 +264,10 @@ fn sku_info(out: &mut dyn Out, rows: &[SubscribedSkuRow]) -> usize {
 pub struct Derived<'a> {
     pub unused: &'a [UnusedRow],
     pub prices: &'a [PriceRow],
-    /// `(tenant id, name)` of every customer in the commercial data.
-    pub customers: &'a [(String, String)],
 }
 
 /// Write the derived series; returns the series written.
-pub(super) fn derived(out: &mut dyn Out, derived: &Derived<'_>) -> usize {
+fn write_derived(out: &mut dyn Out, derived: &Derived<'_>) -> usize {
     let unused = unique(derived.unused, |u| {
         [
             u.customer_tenant_id.as_str(),
@@ -300,18 +310,150 @@ pub(super) fn derived(out: &mut dyn Out, derived: &Derived<'_>) -> usize {
             value: |p: &PriceRow| Some(p.monthly_price),
         }],
     );
-    let customers = unique(derived.customers, |(id, name)| [id.as_str(), name.as_str()]);
-    series += write_families(
-        out,
-        &customers,
-        &["customer_tenant_id", "customer_name"],
-        &[Family {
-            name: "partnercenter_customer_info",
-            help: "A customer's name, always 1 (companyProfile.companyName of /v1/customers).",
-            value: |_| Some(1.0),
-        }],
-    );
     series
+}
+
+/// The gzip sink as an [`Out`].
+struct Exposition {
+    sink: Sink,
+}
+
+impl Out for Exposition {
+    fn header(&mut self, name: &str, help: &str) {
+        write_header(&mut self.sink.buf, name, &format!("{help} {CACHED_NOTE}"));
+    }
+    fn series(&mut self, name: &str, label_names: &[&str], label_values: &[&str], value: f64) {
+        // A template per series: these families are small next to the analytics ones.
+        SeriesTemplate::new(name, label_names).write(&mut self.sink.buf, label_values, value);
+        self.sink.maybe_flush();
+    }
+}
+
+/// Write with `write` into a fresh sink and wrap the result.
+fn encode(
+    rows: usize,
+    dropped: usize,
+    names: Names,
+    write: impl FnOnce(&mut dyn Out) -> usize,
+) -> RenderedData {
+    let mut out = Exposition { sink: Sink::new() };
+    let series = write(&mut out);
+    let (text_len, gzip) = out.sink.finish();
+    RenderedData {
+        series,
+        rows,
+        dropped,
+        processed_at: None,
+        text_len,
+        gzip,
+        names,
+    }
+}
+
+/// Whether the filters keep a row of this customer and product.
+fn kept(filter: &RowFilter, customer: (&str, &str), product: (&str, &str)) -> bool {
+    filter.is_empty()
+        || (filter.customers.keeps(customer.0, customer.1) && filter.products.keeps(product.0, product.1))
+}
+
+/// The customers' names: from the customer list the fan-out used (names of record), which the
+/// rows carry, and the list itself when given, for the customers that have rows.
+fn customer_names<'r>(ids: impl Iterator<Item = (&'r str, &'r str)>, ctx: &RenderContext<'r>) -> Names {
+    let mut names = NamesBuilder::default();
+    let at: Option<DateTime<Utc>> = Some(ctx.collected_at);
+    for (id, name) in ids {
+        names.offer(ObjectKind::Customer, id, name, NameSource::Directory, at);
+    }
+    for customer in ctx.directory.unwrap_or_default() {
+        let id = if customer.tenant_id.is_empty() {
+            &customer.id
+        } else {
+            &customer.tenant_id
+        };
+        if names.contains(ObjectKind::Customer, id) {
+            names.offer(
+                ObjectKind::Customer,
+                id,
+                &customer.company_name,
+                NameSource::Directory,
+                at,
+            );
+        }
+    }
+    names.finish()
+}
+
+/// The `subscriptions` collector's data as exposition.
+pub(super) fn subscriptions(rows: &[SubscriptionRow], ctx: &RenderContext<'_>) -> RenderedData {
+    let kept: Vec<SubscriptionRow> = rows
+        .iter()
+        .filter(|r| {
+            kept(
+                ctx.filter,
+                (&r.customer_tenant_id, &r.customer_name),
+                (&r.sku_id, &r.offer_name),
+            )
+        })
+        .cloned()
+        .collect();
+    let names = customer_names(
+        kept.iter()
+            .map(|r| (r.customer_tenant_id.as_str(), r.customer_name.as_str())),
+        ctx,
+    );
+    encode(rows.len(), rows.len() - kept.len(), names, |out| {
+        write_subscriptions(out, &kept)
+    })
+}
+
+/// The `subscribed-skus` collector's data as exposition.
+pub(super) fn subscribed_skus(data: &SubscribedSkus, ctx: &RenderContext<'_>) -> RenderedData {
+    let filter = ctx.filter;
+    let kept = SubscribedSkus {
+        rows: data
+            .rows
+            .iter()
+            .filter(|r| {
+                kept(
+                    filter,
+                    (&r.customer_tenant_id, &r.customer_name),
+                    (&r.sku_id, &r.sku_name),
+                )
+            })
+            .cloned()
+            .collect(),
+        access: data
+            .access
+            .iter()
+            .filter(|a| filter.customers.keeps(&a.customer_tenant_id, &a.customer_name))
+            .cloned()
+            .collect(),
+    };
+    let names = customer_names(
+        kept.access
+            .iter()
+            .map(|a| (a.customer_tenant_id.as_str(), a.customer_name.as_str()))
+            .chain(
+                kept.rows
+                    .iter()
+                    .map(|r| (r.customer_tenant_id.as_str(), r.customer_name.as_str())),
+            ),
+        ctx,
+    );
+    encode(data.rows.len(), data.rows.len() - kept.rows.len(), names, |out| {
+        write_subscribed_skus(out, &kept)
+    })
+}
+
+/// Encode what the exporter derives from the commercial collectors (unused licences, prices)
+/// once. Its customers are named by the collectors' data.
+pub fn render_derived(derived: &Derived<'_>) -> RenderedData {
+    encode(
+        derived.unused.len() + derived.prices.len(),
+        0,
+        Names::default(),
+        |out| write_derived(out, derived),
+    )
 }
 
 #[cfg(test)]
@@ -369,7 +511,7 @@ mod tests {
         let mut later = sub("s1");
         later.quantity = 5.0;
         let mut out = Lines::default();
-        let series = subscriptions(&mut out, &[sub("s1"), later]);
+        let series = write_subscriptions(&mut out, &[sub("s1"), later]);
         assert_eq!(series, 3, "info, licenses and auto-renew only: {:?}", out.0);
         assert!(
             out.0
@@ -379,5 +521,29 @@ mod tests {
         for absent in ["term_end", "cancellation", "scheduled", "renewal_term"] {
             assert!(!out.0.iter().any(|l| l.contains(absent)), "{absent}: {:?}", out.0);
         }
+    }
+
+    #[test]
+    fn the_customer_filter_drops_subscriptions_and_their_names_and_the_rest_are_named_once() {
+        use crate::collector::NameFilter;
+        let mut other = sub("s2");
+        other.customer_tenant_id = "c2".into();
+        other.customer_name = "Test tenant".into();
+        let filter = RowFilter {
+            customers: NameFilter {
+                include: None,
+                exclude: Some(regex::Regex::new("(?i)test").unwrap()),
+            },
+            products: NameFilter::default(),
+        };
+        let ctx = RenderContext {
+            filter: &filter,
+            ..RenderContext::default()
+        };
+        let data = subscriptions(&[sub("s1"), sub("s3"), other], &ctx);
+        assert_eq!((data.rows, data.dropped), (3, 1));
+        assert_eq!(data.names.get(ObjectKind::Customer, "c1"), Some("Contoso"));
+        assert_eq!(data.names.get(ObjectKind::Customer, "c2"), None);
+        assert_eq!(data.names.len(ObjectKind::Customer), 1);
     }
 }

@@ -4,10 +4,12 @@
 //! `--collector.interval`; start to start). The collectors that fall due together start together
 //! as one *tick* and share one [`RunContext`]: one `MS-CorrelationId` for all their requests and
 //! one `/v1/customers` listing for the per-customer collectors among them. Each collector's result
-//! is rendered and published as soon as it is ready, by swapping in a new [`Snapshot`] in which
-//! only that collector's part changed, so a slow collector never delays another's data and a
-//! scrape sees either the old or the new part of a collector, never a mix. Runs of one collector
-//! never overlap.
+//! is rendered and published as soon as it is ready (so collectors render concurrently, each on
+//! its own blocking thread), by swapping in a new [`Snapshot`] in which only that collector's part
+//! and the info series changed, so a slow collector never delays another's data and a scrape sees
+//! either the old or the new part of a collector, never a mix. The info series (one per customer,
+//! product, workload and service, whichever collectors name it) are rendered again from every
+//! collector's current names at each swap. Runs of one collector never overlap.
 //!
 //! A failed run (any cause, a panic included) is retried after a capped exponential backoff with
 //! jitter (`timing`), not after a whole interval; the data of its last good run stays served.
@@ -38,7 +40,8 @@ use crate::collector::{
 };
 use crate::derived::{Derived, DerivedState};
 use crate::metrics::ExporterMetrics;
-use crate::render::{RenderedData, render};
+use crate::model::Customer;
+use crate::render::{RenderContext, RenderedData, render, render_info};
 use crate::snapshot::{CollectorState, RunSummary, Snapshot};
 use crate::storage::{Storage, Stored};
 use timing::Timing;
@@ -49,9 +52,20 @@ type SharedRun = Shared<BoxFuture<'static, ()>>;
 const TICK_SLACK: Duration = Duration::from_secs(1);
 
 /// The one place where a collector's rows become exposition text: fresh results and restored
-/// ones alike.
-fn render_dataset(dataset: &Dataset) -> RenderedData {
-    render(dataset)
+/// ones alike. `directory` is the customer list a per-customer collector fanned out over (its
+/// company names are the names of record); `collected_at` when the rows were collected.
+fn render_dataset(
+    dataset: &Dataset,
+    config: &CollectionConfig,
+    directory: Option<&[Customer]>,
+    collected_at: chrono::DateTime<Utc>,
+) -> RenderedData {
+    let ctx = RenderContext {
+        filter: &config.filter,
+        directory,
+        collected_at,
+    };
+    render(dataset, &ctx)
 }
 
 /// A run in progress.
@@ -148,14 +162,13 @@ impl Scheduler {
         let Some(storage) = self.storage.clone() else {
             return 0;
         };
-        let enabled = self.config().enabled.clone();
-        let max_age = self.config().max_age;
+        let config = self.config().clone();
         let loaded = tokio::task::spawn_blocking(move || {
             storage
-                .load_current(&enabled, Utc::now(), max_age)
+                .load_current(&config.enabled, Utc::now(), config.max_age)
                 .into_iter()
                 .map(|stored| {
-                    let rendered = render_dataset(&stored.dataset);
+                    let rendered = render_dataset(&stored.dataset, &config, None, stored.collected_at);
                     (stored.kind, stored.collected_at, rendered, stored.dataset)
                 })
                 .collect::<Vec<_>>()
@@ -171,7 +184,7 @@ impl Scheduler {
             derived_inputs |= self.derived.update(Arc::new(dataset), collected_at);
             self.metrics.record_restored(kind, collected_at);
             self.metrics
-                .record_data(kind, rendered.rows, rendered.processed_at);
+                .record_data(kind, rendered.rows, rendered.dropped, rendered.processed_at);
             tracing::info!(collector = kind.name(), rows = rendered.rows, collected_at = %collected_at, "serving stored data until the first run replaces it");
             self.replace(CollectorState {
                 kind,
@@ -219,7 +232,8 @@ impl Scheduler {
         self.store.store(Arc::new(next));
     }
 
-    /// Swap in a snapshot in which `state` replaces its collector's part.
+    /// Swap in a snapshot in which `state` replaces its collector's part, with the info series of
+    /// the names in every collector's current data.
     fn replace(&self, state: CollectorState) {
         // Never held across an await; a poisoned guard protects nothing that could be half-done.
         let _guard = self.publishing.lock().unwrap_or_else(PoisonError::into_inner);
@@ -229,7 +243,17 @@ impl Scheduler {
             Some(slot) => *slot = state,
             None => next.collectors.push(state),
         }
-        next.updated_at = Some(Utc::now());
+        let now = Utc::now();
+        // Rendered under the lock, so that two collectors publishing at once both see each
+        // other's names; a few milliseconds at 20,000 customers, once per publication.
+        let max_age = self.config().max_age;
+        next.names = Arc::new(render_info(
+            next.collectors
+                .iter()
+                .filter_map(|c| c.current_data(now, max_age))
+                .map(|d| &d.names),
+        ));
+        next.updated_at = Some(now);
         self.store.store(Arc::new(next));
     }
 
@@ -262,6 +286,7 @@ impl Scheduler {
                         result: Err(CollectError::Panicked(panic_message(e.into_panic()))),
                         customer_errors: 0,
                         duration: started.elapsed(),
+                        customers: None,
                     },
                 };
                 scheduler.finish(kind, started, outcome).await;
@@ -338,12 +363,17 @@ impl Scheduler {
             result,
             customer_errors,
             duration,
+            customers,
         } = outcome;
         let finished = Utc::now();
         let result = match result {
-            Ok(dataset) => tokio::task::spawn_blocking(move || {
-                let rendered = render_dataset(&dataset);
-                (rendered, dataset)
+            Ok(dataset) => tokio::task::spawn_blocking({
+                let config = self.config().clone();
+                move || {
+                    let directory = customers.as_deref().map(Vec::as_slice);
+                    let rendered = render_dataset(&dataset, &config, directory, finished);
+                    (rendered, dataset)
+                }
             })
             .await
             .map_err(|e| format!("rendering failed: {e}")),
@@ -361,7 +391,7 @@ impl Scheduler {
             Ok((rendered, dataset)) => {
                 let rendered = Arc::new(rendered);
                 self.metrics
-                    .record_data(kind, rendered.rows, rendered.processed_at);
+                    .record_data(kind, rendered.rows, rendered.dropped, rendered.processed_at);
                 let stored = Stored {
                     kind,
                     collected_at: finished,
@@ -414,6 +444,8 @@ impl Scheduler {
                 tracing::warn!(collector = kind.name(), %error, "cannot store the collected data; it is still served from memory, but a restart would start without it");
             }
         }
+        // The run's rows are freed by now: give the memory back rather than keep the peak.
+        let _ = tokio::task::spawn_blocking(crate::memory::release_free_memory).await;
     }
 
     /// Run every enabled collector once and publish the results. Runs already in progress are

@@ -108,6 +108,7 @@ impl Collect for Fake {
                 result,
                 customer_errors: 0,
                 duration: Duration::from_millis(1),
+                customers: None,
             }
         })
     }
@@ -127,12 +128,18 @@ fn config(enabled: &[CollectorKind], intervals: &[(CollectorKind, Duration)]) ->
         deployment_query: AnalyticsQuery::default(),
         fanout_concurrency: 4,
         catalog_country: "US".into(),
+        filter: Default::default(),
     }
 }
 
 fn scheduler(fake: &Arc<Fake>) -> Arc<Scheduler> {
     let metrics = Arc::new(ExporterMetrics::new(&[]).unwrap());
-    Arc::new(Scheduler::new(fake.clone(), Derived::new(None), metrics, None))
+    Arc::new(Scheduler::new(
+        fake.clone(),
+        Derived::new(None, Default::default()),
+        metrics,
+        None,
+    ))
 }
 
 fn rows_of(scheduler: &Scheduler, kind: CollectorKind) -> Option<usize> {
@@ -360,7 +367,7 @@ async fn stored_data_is_served_with_its_collection_time_until_the_first_run() {
     let metrics = Arc::new(ExporterMetrics::new(&[]).unwrap());
     let scheduler = Arc::new(Scheduler::new(
         fake.clone(),
-        Derived::new(None),
+        Derived::new(None, Default::default()),
         metrics,
         Some(storage.clone()),
     ));
@@ -387,6 +394,31 @@ async fn stored_data_is_served_with_its_collection_time_until_the_first_run() {
             ..Default::default()
         }])
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_info_series_name_each_customer_once_whichever_collectors_know_it() {
+    let fake = Fake::new(config(&[CollectorKind::Usage, CollectorKind::Deployment], &[]));
+    fake.then(CollectorKind::Usage, Step::Rows(3));
+    fake.then(CollectorKind::Deployment, Step::Rows(5));
+    let scheduler = scheduler(&fake);
+    let snapshot = scheduler.run_once().await;
+    let text = String::from_utf8(snapshot.names.text_chunks().collect::<Vec<_>>().concat()).unwrap();
+    for i in 0..5 {
+        let line =
+            format!("partnercenter_customer_info{{customer_tenant_id=\"c{i}\",customer_name=\"\"}} 1\n");
+        assert_eq!(text.matches(&line).count(), 1, "{text}");
+    }
+    assert_eq!(
+        snapshot.names.series, 5,
+        "c0..c2 are known to both collectors, once each"
+    );
+
+    // A failed run keeps its collector's data, and so its names.
+    fake.then(CollectorKind::Deployment, Step::Fail);
+    fake.then(CollectorKind::Usage, Step::Rows(1));
+    let snapshot = scheduler.run_once().await;
+    assert_eq!(snapshot.names.series, 5);
 }
 
 fn subscription(customer: &str, id: &str, quantity: f64) -> crate::model::SubscriptionRow {
@@ -436,12 +468,14 @@ async fn unused_licenses_are_derived_whenever_either_commercial_collector_publis
         .derived
         .clone()
         .expect("derived from the subscriptions alone");
-    let text = String::from_utf8(derived.data.text()).unwrap();
+    let text = String::from_utf8(derived.data.text_chunks().collect::<Vec<_>>().concat()).unwrap();
+    let names = scheduler.snapshot().names.clone();
+    let names = String::from_utf8(names.text_chunks().collect::<Vec<_>>().concat()).unwrap();
     assert!(
-        text.contains(
+        names.contains(
             r#"partnercenter_customer_info{customer_tenant_id="c1",customer_name="Customer c1"} 1"#
         ),
-        "{text}"
+        "the subscriptions name their customer once, in the shared info series: {names}"
     );
     assert!(
         !text.contains("partnercenter_subscription_unused_licenses{"),
@@ -465,7 +499,7 @@ async fn unused_licenses_are_derived_whenever_either_commercial_collector_publis
     scheduler.run_once().await;
     let later = scheduler.snapshot().derived.clone().expect("derived");
     assert!(later.generation > derived.generation);
-    let text = String::from_utf8(later.data.text()).unwrap();
+    let text = String::from_utf8(later.data.text_chunks().collect::<Vec<_>>().concat()).unwrap();
     assert!(
         text.contains(r#"partnercenter_subscription_unused_licenses{customer_tenant_id="c1",subscription_id="s1",sku_id="e3"} 3"#),
         "the subscriptions of the first run with the counts of the second: {text}"

@@ -1,6 +1,11 @@
 //! The routes: `/metrics` (or `--web.telemetry-path`), `/-/healthy`, `/-/ready` and the
 //! landing page. A scrape serves the bytes encoded when the snapshot was built, plus the small
 //! self-metrics part encoded now; it never waits for Partner Center in interval mode.
+//!
+//! A gzip scrape sends the kept gzip members as they are. A plain-text scrape inflates them on a
+//! blocking thread, one bounded chunk at a time, into a channel the response body reads from: a
+//! scrape holds a few chunks however large the exposition, so concurrent plain scrapes cost
+//! little memory, and inflating the next chunk overlaps sending the previous one.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -14,6 +19,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use chrono::Utc;
+use futures::StreamExt as _;
 
 mod html;
 mod renewals;
@@ -23,6 +29,7 @@ use html::html_escape;
 use crate::collector::CollectorMode;
 use crate::render::{RenderedData, gzip_member};
 use crate::scheduler::Scheduler;
+use crate::snapshot::Snapshot;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -89,42 +96,20 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         scheduler.refresh_for_scrape(scrape_budget(&headers)).await;
     }
     let snapshot = scheduler.snapshot();
-    let max_age = scheduler.config().max_age;
-    let now = Utc::now();
     let health = scheduler.metrics().encode();
     let gzip = accepts_gzip(&headers);
-    let mut data: Vec<Arc<RenderedData>> = snapshot
-        .collectors
-        .iter()
-        .filter(|c| c.current_data(now, max_age).is_some())
-        .filter_map(|c| c.data.clone())
-        .collect();
-    data.extend(snapshot.current_derived(now, max_age).map(|d| d.data.clone()));
-    let mut chunks: Vec<Bytes> = Vec::with_capacity(data.len() + 1);
-    if gzip {
+    let parts = served_parts(&snapshot, scheduler.config().max_age);
+    let (length, body) = if gzip {
+        let mut chunks: Vec<Bytes> = Vec::with_capacity(parts.len() + 1);
         chunks.push(gzip_member(&health));
-        chunks.extend(data.iter().map(|d| d.gzip.clone()));
+        chunks.extend(parts.iter().map(|d| d.gzip.clone()));
+        let length = chunks.iter().map(Bytes::len).sum::<usize>();
+        let stream = futures::stream::iter(chunks.into_iter().map(Ok::<_, std::convert::Infallible>));
+        (length, Body::from_stream(stream))
     } else {
-        chunks.push(Bytes::from(health));
-        // Inflating tens of megabytes is CPU work: off the threads that answer other requests.
-        let inflated = tokio::task::spawn_blocking(move || {
-            data.iter().map(|d| Bytes::from(d.text())).collect::<Vec<_>>()
-        })
-        .await;
-        let Ok(inflated) = inflated else {
-            // Only a panic gets here; half an exposition would make series vanish for a scrape.
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "cannot inflate the cached exposition\n",
-            )
-                .into_response();
-        };
-        chunks.extend(inflated);
-    }
-    let length: usize = chunks.iter().map(Bytes::len).sum();
-    let body = Body::from_stream(futures::stream::iter(
-        chunks.into_iter().map(Ok::<_, std::convert::Infallible>),
-    ));
+        let length = health.len() + parts.iter().map(|d| d.text_len).sum::<usize>();
+        (length, plain_body(Bytes::from(health), parts))
+    };
     let mut response = Response::new(body);
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_FORMAT));
@@ -134,6 +119,47 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     }
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     response
+}
+
+/// What a scrape serves after the self-metrics: the info series, then every collector's data
+/// that is not older than `max_age`.
+fn served_parts(snapshot: &Snapshot, max_age: Duration) -> Vec<Arc<RenderedData>> {
+    let now = Utc::now();
+    std::iter::once(snapshot.names.clone())
+        .chain(
+            snapshot
+                .collectors
+                .iter()
+                .filter(|c| c.current_data(now, max_age).is_some())
+                .filter_map(|c| c.data.clone()),
+        )
+        .chain(snapshot.current_derived(now, max_age).map(|d| d.data.clone()))
+        .collect()
+}
+
+/// The plain-text body: `head`, then the text of `parts`, inflated on a blocking thread one chunk
+/// at a time into a channel of one. Inflating is CPU work, so it stays off the threads that
+/// answer other requests; the channel bounds what a scrape holds, and a client that goes away
+/// closes it, which stops the inflating.
+fn plain_body(head: Bytes, parts: Vec<Arc<RenderedData>>) -> Body {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(1);
+    tokio::task::spawn_blocking(move || {
+        for part in &parts {
+            for chunk in part.text_chunks() {
+                if tx.blocking_send(chunk).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    let rest = futures::stream::unfold(
+        rx,
+        |mut rx| async move { rx.recv().await.map(|chunk| (chunk, rx)) },
+    );
+    let stream = futures::stream::once(async move { head })
+        .chain(rest)
+        .map(Ok::<_, std::convert::Infallible>);
+    Body::from_stream(stream)
 }
 
 async fn healthy() -> &'static str {
@@ -150,6 +176,21 @@ async fn ready(State(state): State<AppState>) -> Response {
             "not ready: no collection has produced data yet\n",
         )
             .into_response()
+    }
+}
+
+/// The rows, dropped rows, series, text and gzip sizes of some data, as table cells.
+fn size_cells(data: Option<&RenderedData>) -> String {
+    match data {
+        None => "<td>0</td><td>0</td><td>0</td><td>0</td><td>0</td>".to_owned(),
+        Some(d) => format!(
+            "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            d.rows,
+            d.dropped,
+            d.series,
+            d.text_len,
+            d.gzip.len()
+        ),
     }
 }
 
@@ -180,7 +221,6 @@ async fn landing(State(state): State<AppState>) -> Html<String> {
             .last_success
             .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339());
         let error = c.last_run.as_ref().and_then(|r| r.error.as_deref()).unwrap_or("");
-        let rows_count = c.data.as_ref().map_or(0, |d| d.rows);
         let duration = c
             .last_run
             .as_ref()
@@ -188,12 +228,21 @@ async fn landing(State(state): State<AppState>) -> Html<String> {
         let customer_errors = c.last_run.as_ref().map_or(0, |r| r.customer_errors);
         let _ = write!(
             rows,
-            "<tr><td>{}</td><td class=\"{class}\">{state_text}</td><td>{}</td><td>{rows_count}</td><td>{customer_errors}</td><td>{duration}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td class=\"{class}\">{state_text}</td><td>{}</td>{}<td>{customer_errors}</td><td>{duration}</td><td>{}</td></tr>",
             html_escape(c.kind.name()),
             html_escape(&last_success),
+            size_cells(c.data.as_deref()),
             html_escape(error),
         );
     }
+    let names = &snapshot.names;
+    let _ = write!(
+        rows,
+        "<tr><td>names (info series, once for every collector)</td><td></td><td></td><td></td><td></td><td>{}</td><td>{}</td><td>{}</td><td></td><td></td><td></td></tr>",
+        names.series,
+        names.text_len,
+        names.gzip.len(),
+    );
     let renewals = renewals::section(
         snapshot
             .current_derived(Utc::now(), config.max_age)
@@ -216,8 +265,9 @@ async fn landing(State(state): State<AppState>) -> Html<String> {
 <p>Listening on {urls}.</p>
 <p><a href=\"{path}\">Metrics</a> · <a href=\"/-/healthy\">/-/healthy</a> · <a href=\"/-/ready\">/-/ready</a></p>
 <h2>Collectors</h2>
-<table><tr><th>collector</th><th>state</th><th>last success</th><th>rows</th><th>customer errors</th><th>last duration</th><th>last error</th></tr>
+<table><tr><th>collector</th><th>state</th><th>last success</th><th>rows</th><th>rows dropped by filters</th><th>series</th><th>exposition bytes</th><th>gzip bytes</th><th>customer errors</th><th>last duration</th><th>last error</th></tr>
 {rows}</table>
+<p>Series and bytes are those of the last good data as served; the filters are <code>--collector.customers.include</code>/<code>exclude</code> and <code>--collector.products.include</code>/<code>exclude</code>.</p>
 {renewals}</body></html>
 ",
         version = crate::metrics::build::LONG_VERSION,

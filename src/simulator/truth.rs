@@ -37,6 +37,7 @@ impl View {
                     workload_code: w.code.to_owned(),
                     workload_name: w.name.to_owned(),
                     service_code: p.service.code().to_owned(),
+                    service_name: p.service.name().to_owned(),
                     channel: CHANNEL.to_owned(),
                     licenses_active: r.active as f64,
                     licenses_qualified: r.qualified as f64,
@@ -59,6 +60,7 @@ impl View {
                     product_id: p.id.to_ascii_lowercase(),
                     product_name: p.name.to_owned(),
                     service_code: p.service.code().to_owned(),
+                    service_name: p.service.name().to_owned(),
                     channel: CHANNEL.to_owned(),
                     licenses_deployed: r.deployed as f64,
                     licenses_sold: r.sold as f64,
@@ -88,6 +90,7 @@ impl View {
             .iter()
             .map(|u| model::PartnerUsageRow {
                 service_code: u.service.code().to_owned(),
+                workload_code: model::derived_id(u.workload.name),
                 workload_name: u.workload.name.to_owned(),
                 channel: CHANNEL.to_owned(),
                 prorated_licenses_usage_percent: self.style.percent(u.active, u.qualified),

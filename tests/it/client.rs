@@ -11,6 +11,7 @@ use partnercenter_exporter::client::{
     AnalyticsQuery, ApiObserver, AuthConfig, AuthError, AuthMode, ClientConfig, ClientError,
     PartnerCenterClient, TokenSource, TokenVersion,
 };
+use partnercenter_exporter::model::derived_id;
 use secrecy::ExposeSecret;
 use serde_json::json;
 use wiremock::matchers::{body_string_contains, header, method, path, query_param, query_param_is_missing};
@@ -357,7 +358,10 @@ async fn the_customer_usage_example_rows_carry_the_requested_customer_id() {
         assert_eq!(row.customer_tenant_id, "4d3cf487-70f4-4e1e-9ff1-b2bfce8d9f04");
         assert_eq!(row.customer_name, "DT DEMO CSP CUSTOMER 005");
         assert_eq!(row.service_code, "o365", "the legacy serviceName holds the code");
-        assert_eq!((row.product_id.as_str(), row.workload_code.as_str()), ("", ""));
+        // The legacy rows name products and workloads without their ids: the ids are derived.
+        assert_eq!(row.product_id, derived_id(&row.product_name));
+        assert_eq!(row.workload_code, derived_id(&row.workload_name));
+        assert!(row.product_id.starts_with("derived:"), "{}", row.product_id);
     }
     assert_eq!(
         (rows[3].product_name.as_str(), rows[3].licenses_qualified),

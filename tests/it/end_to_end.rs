@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use partnercenter_exporter::app;
+use partnercenter_exporter::model::derived_id;
 use partnercenter_exporter::simulator::RunningSimulator;
 
 use crate::support::*;
@@ -13,22 +14,55 @@ fn fmt(v: f64) -> String {
     format!("{v}")
 }
 
-/// Assert every expected usage row is on /metrics with its figures, and nothing else.
+/// The ids a row's series carry: Partner Center's, or for the legacy rows (no product id, no
+/// workload code) the ids derived from the names.
+fn ids(product_id: &str, product_name: &str, by_product_id: bool) -> String {
+    if by_product_id {
+        product_id.to_owned()
+    } else {
+        derived_id(product_name)
+    }
+}
+
+/// Assert that the info series of `kind` names `id` as `name`, exactly once.
+fn assert_named(text: &str, metric: &str, labels: [&str; 2], id: &str, name: &str) {
+    let line = format!(
+        "{metric}{{{}=\"{}\",{}=\"{}\"}} 1",
+        labels[0],
+        escape(id),
+        labels[1],
+        escape(name)
+    );
+    assert_eq!(
+        text.lines().filter(|l| *l == line).count(),
+        1,
+        "{line} once in the exposition"
+    );
+    let same_id = format!("{metric}{{{}=\"{}\",", labels[0], escape(id));
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with(&same_id)).count(),
+        1,
+        "one {metric} for {id}"
+    );
+}
+
+/// Assert every expected usage row is on /metrics with its figures, and nothing else; and that
+/// the info series name its customer, product and workload.
 fn assert_usage_matches(text: &str, sim: &RunningSimulator, by_product_id: bool) {
     let expected = sim.expected_usage();
     assert!(!expected.is_empty());
     for row in &expected {
-        let mut labels = vec![
+        let product = ids(&row.product_id, &row.product_name, by_product_id);
+        let workload = if by_product_id {
+            row.workload_code.clone()
+        } else {
+            derived_id(&row.workload_name)
+        };
+        let labels = [
             ("customer_tenant_id", row.customer_tenant_id.as_str()),
-            ("product_name", row.product_name.as_str()),
-            ("workload_name", row.workload_name.as_str()),
+            ("product_id", product.as_str()),
+            ("workload_code", workload.as_str()),
         ];
-        if by_product_id {
-            labels.push(("product_id", row.product_id.as_str()));
-            labels.push(("workload_code", row.workload_code.as_str()));
-        }
-        let escaped: Vec<(String, String)> = labels.iter().map(|(k, v)| (k.to_string(), escape(v))).collect();
-        let labels: Vec<(&str, &str)> = escaped.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         assert_eq!(
             sample(text, "partnercenter_licenses_active", &labels).map(fmt),
             Some(fmt(row.licenses_active)),
@@ -39,12 +73,39 @@ fn assert_usage_matches(text: &str, sim: &RunningSimulator, by_product_id: bool)
             Some(fmt(row.licenses_qualified)),
             "qualified of {row:?}"
         );
+        assert_named(
+            text,
+            "partnercenter_customer_info",
+            ["customer_tenant_id", "customer_name"],
+            &row.customer_tenant_id,
+            &row.customer_name,
+        );
+        assert_named(
+            text,
+            "partnercenter_product_info",
+            ["product_id", "product_name"],
+            &product,
+            &row.product_name,
+        );
+        assert_named(
+            text,
+            "partnercenter_workload_info",
+            ["workload_code", "workload_name"],
+            &workload,
+            &row.workload_name,
+        );
     }
     let served = text
         .lines()
         .filter(|l| l.starts_with("partnercenter_licenses_active{"))
         .count();
     assert_eq!(served, expected.len(), "no series beyond the simulator's rows");
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("partnercenter_licenses_") && l.contains("_name=")),
+        "value series carry ids only"
+    );
 }
 
 /// Assert every expected deployment row is on /metrics with its figures, and nothing else.
@@ -52,14 +113,11 @@ fn assert_deployment_matches(text: &str, sim: &RunningSimulator, by_product_id: 
     let expected = sim.expected_deployment();
     assert!(!expected.is_empty());
     for row in &expected {
-        let mut labels = vec![
-            ("customer_tenant_id", escape(&row.customer_tenant_id)),
-            ("product_name", escape(&row.product_name)),
+        let product = ids(&row.product_id, &row.product_name, by_product_id);
+        let labels = [
+            ("customer_tenant_id", row.customer_tenant_id.as_str()),
+            ("product_id", product.as_str()),
         ];
-        if by_product_id {
-            labels.push(("product_id", escape(&row.product_id)));
-        }
-        let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
         assert_eq!(
             sample(text, "partnercenter_licenses_deployed", &labels),
             Some(row.licenses_deployed),
@@ -69,6 +127,20 @@ fn assert_deployment_matches(text: &str, sim: &RunningSimulator, by_product_id: 
             sample(text, "partnercenter_licenses_sold", &labels),
             Some(row.licenses_sold),
             "{row:?}"
+        );
+        assert_named(
+            text,
+            "partnercenter_customer_info",
+            ["customer_tenant_id", "customer_name"],
+            &row.customer_tenant_id,
+            &row.customer_name,
+        );
+        assert_named(
+            text,
+            "partnercenter_product_info",
+            ["product_id", "product_name"],
+            &product,
+            &row.product_name,
         );
     }
     let served = text
@@ -124,7 +196,7 @@ async fn the_commercial_and_partner_collectors_serve_the_simulators_own_figures(
     for row in stack.sim.expected_partner_usage() {
         let labels = [
             ("service_code", row.service_code.as_str()),
-            ("workload_name", row.workload_name.as_str()),
+            ("workload_code", row.workload_code.as_str()),
             ("channel", row.channel.as_str()),
         ];
         assert_eq!(

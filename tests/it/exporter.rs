@@ -80,6 +80,10 @@ fn data_lines(text: &str) -> String {
         "partnercenter_partner_licenses_",
         "partnercenter_data_processed_",
         "partnercenter_collector_rows",
+        "partnercenter_customer_info",
+        "partnercenter_product_info",
+        "partnercenter_workload_info",
+        "partnercenter_service_info",
     ];
     text.lines()
         .filter(|l| {
@@ -124,7 +128,9 @@ async fn hostile_label_values_are_escaped_and_guids_lower_cased() {
     let text = String::from_utf8(exposition).expect("utf-8");
     assert_valid_exposition(&text);
     assert!(
-        text.contains(r#"customer_name="Contoso \"Quoted\" \\ Ltd\nSecond line — Zürich""#),
+        text.contains(&format!(
+            r#"partnercenter_customer_info{{customer_tenant_id="{CUSTOMER_A}",customer_name="Contoso \"Quoted\" \\ Ltd\nSecond line — Zürich"}} 1"#
+        )),
         "{text}"
     );
     assert!(
@@ -623,5 +629,61 @@ async fn scrape_mode_collects_once_at_start_so_it_becomes_ready_without_a_scrape
     wait_ready(&running).await;
     let usage_calls = requests_to(&server, USAGE_PATH).await;
     assert_eq!(usage_calls, 1, "one warm-up run, no scrape needed");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn the_customer_filters_drop_rows_before_rendering_count_them_and_show_what_is_served() {
+    let server = upstream().await;
+    mount_default_data(&server, &[CUSTOMER_A, CUSTOMER_B]).await;
+    let secrets = secrets();
+    let running = Running::start(&config(
+        &server,
+        &secrets,
+        &[
+            "--collector.customers.exclude=(?i)^fabrikam",
+            "--collector.products.include=E3",
+        ],
+    ))
+    .await;
+    wait_ready(&running).await;
+    let text = running.metrics().await;
+    assert_valid_exposition(&text);
+    assert!(
+        !text.contains(CUSTOMER_B),
+        "the excluded customer is gone, names included"
+    );
+    assert!(text.contains(&format!(
+        "partnercenter_customer_info{{customer_tenant_id=\"{CUSTOMER_A}\""
+    )));
+    assert_eq!(
+        sample(
+            &text,
+            "partnercenter_collector_rows_dropped",
+            &[("collector", "usage")]
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "partnercenter_collector_rows_dropped",
+            &[("collector", "deployment")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&text, "partnercenter_collector_rows", &[("collector", "usage")]),
+        Some(4.0),
+        "rows counts what Partner Center returned"
+    );
+    let landing = running.get("/").await.text().await.expect("landing page");
+    assert!(
+        landing.contains("<th>series</th><th>exposition bytes</th>"),
+        "{landing}"
+    );
+    // usage: 4 rows, 2 dropped, 2 label sets × 2 families = 4 series.
+    assert!(landing.contains("<td>4</td><td>2</td><td>4</td>"), "{landing}");
+    assert!(landing.contains("names (info series"), "{landing}");
     running.stop().await;
 }
