@@ -505,3 +505,63 @@ async fn unused_licenses_are_derived_whenever_either_commercial_collector_publis
         "the subscriptions of the first run with the counts of the second: {text}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn stored_commercial_data_gives_the_unused_licenses_at_start() {
+    use crate::model::{SubscribedSkuRow, SubscribedSkus};
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path().to_owned());
+    let collected_at = Utc::now() - chrono::Duration::hours(1);
+    let tenant = SubscribedSkuRow {
+        customer_tenant_id: "c1".into(),
+        sku_id: "e3".into(),
+        total_units: 10.0,
+        consumed_units: 4.0,
+        ..SubscribedSkuRow::default()
+    };
+    for (kind, dataset) in [
+        (
+            CollectorKind::Subscriptions,
+            Dataset::Subscriptions(vec![subscription("c1", "s1", 10.0)]),
+        ),
+        (
+            CollectorKind::SubscribedSkus,
+            Dataset::SubscribedSkus(SubscribedSkus {
+                rows: vec![tenant],
+                access: vec![],
+            }),
+        ),
+    ] {
+        storage
+            .save(&Stored {
+                kind,
+                collected_at,
+                processed_at: None,
+                dataset,
+            })
+            .unwrap();
+    }
+    let fake = Fake::new(config(
+        &[CollectorKind::Subscriptions, CollectorKind::SubscribedSkus],
+        &[],
+    ));
+    let metrics = Arc::new(ExporterMetrics::new(&[]).unwrap());
+    let scheduler = Arc::new(Scheduler::new(
+        fake,
+        Derived::new(None, Default::default()),
+        metrics,
+        Some(storage),
+    ));
+    assert_eq!(scheduler.restore().await, 2);
+    let derived = scheduler
+        .snapshot()
+        .derived
+        .clone()
+        .expect("derived from the stored data");
+    assert_eq!(derived.collected_at, collected_at);
+    let text = String::from_utf8(derived.data.text_chunks().collect::<Vec<_>>().concat()).unwrap();
+    assert!(
+        text.contains(r#"partnercenter_subscription_unused_licenses{customer_tenant_id="c1",subscription_id="s1",sku_id="e3"} 6"#),
+        "{text}"
+    );
+}
