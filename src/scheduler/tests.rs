@@ -9,7 +9,10 @@ use tokio::sync::oneshot;
 use super::*;
 use crate::client::AnalyticsQuery;
 use crate::collector::CollectorMode;
+use crate::collector::Dataset;
 use crate::model::UsageRow;
+use crate::storage::Stored;
+use chrono::Utc;
 
 const HOUR: Duration = Duration::from_secs(3600);
 
