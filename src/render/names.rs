@@ -151,7 +151,7 @@ type Offer<'r> = (&'r str, &'r str, NameSource, Option<DateTime<Utc>>);
 /// Collects the names a collector's rows mention, borrowing them from the rows.
 #[derive(Default)]
 pub struct NamesBuilder<'r> {
-    maps: [HashMap<&'r str, (&'r str, Rank)>; KINDS],
+    maps: [HashMap<&'r str, (&'r str, Rank), foldhash::fast::RandomState>; KINDS],
     /// The last offer per kind: rows come grouped by customer and product, so most offers repeat
     /// the previous one and need no look-up.
     last: [Option<Offer<'r>>; KINDS],

@@ -11,6 +11,8 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use foldhash::fast::RandomState;
+
 use chrono::{DateTime, Utc};
 
 use super::names::{NameSource, Names, NamesBuilder, ObjectKind, Rank, beats};
@@ -60,14 +62,14 @@ pub(super) fn none<R>(_: &R) -> (&str, &str) {
 /// and workload, and a regular expression costs more than a look-up.
 struct Verdicts<'r> {
     filter: &'r NameFilter,
-    seen: HashMap<(&'r str, &'r str), bool>,
+    seen: HashMap<(&'r str, &'r str), bool, RandomState>,
 }
 
 impl<'r> Verdicts<'r> {
     fn new(filter: &'r NameFilter) -> Self {
         Self {
             filter,
-            seen: HashMap::new(),
+            seen: HashMap::default(),
         }
     }
 
@@ -86,7 +88,7 @@ impl<'r> Verdicts<'r> {
 struct Column<'r> {
     values: Vec<&'r str>,
     of_row: Vec<u32>,
-    index: HashMap<&'r str, u32>,
+    index: HashMap<&'r str, u32, RandomState>,
     /// The previous row's value and its index: rows come grouped, so most rows repeat it.
     last: Option<(&'r str, u32)>,
 }
@@ -96,7 +98,7 @@ impl<'r> Column<'r> {
         Self {
             values: Vec::new(),
             of_row: Vec::with_capacity(rows),
-            index: HashMap::new(),
+            index: HashMap::default(),
             last: None,
         }
     }
