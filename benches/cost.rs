@@ -16,8 +16,9 @@
 //! - the bytes of the license series plus the info series in the plain exposition;
 //! - collection CPU (user + system time of the exporter process for its first run) per value
 //!   series, and the run's wall time;
-//! - idle resident memory after the run, and the live heap (glibc's `malloc_stats`, called
-//!   through gdb) for comparison;
+//! - idle resident memory after the run, split into its anonymous part (heap, stacks) and its
+//!   file-backed part (the executable's code, a fixed ~10 MiB whatever the customer count), and
+//!   the live heap (glibc's `malloc_stats`, called through gdb) for comparison;
 //! - plain and gzip scrapes, timed with a minimal HTTP/1.1 client, alternating with nginx
 //!   serving the bytes the exporter served (plain, and `gzip_static` for the gzip body): the
 //!   ratio of the medians, per round;
@@ -353,6 +354,9 @@ struct Figures {
     cpu: Duration,
     run_wall: Duration,
     idle_rss: u64,
+    /// The anonymous part of `idle_rss` (RssAnon): the heap, stacks and other private memory;
+    /// the rest is file-backed, mostly the executable's and libc's code read from the page cache.
+    idle_anon: u64,
     live_heap: Option<u64>,
     /// (exporter ms, nginx ms, load) per round.
     plain_rounds: Vec<(f64, f64, String)>,
@@ -509,6 +513,7 @@ fn measure(
     }
     std::thread::sleep(Duration::from_secs(3));
     f.idle_rss = rss(pid);
+    f.idle_anon = status_kib(pid, "RssAnon:") * 1024;
     f.live_heap = live_heap(pid, &log);
 
     // The bytes the exporter serves, for nginx to serve too.
@@ -722,10 +727,13 @@ fn report(o: &Options, results: &[(usize, Option<Figures>, Figures)], base_bytes
         );
         let heap = |f: &Figures| match f.live_heap {
             Some(h) => format!(
-                "{} / {} = {:.2}×",
+                "{} / {} = {:.2}× (anonymous {} = {:.2}×, file-backed {})",
                 mib(f.idle_rss),
                 mib(h),
-                f.idle_rss as f64 / h as f64
+                f.idle_rss as f64 / h as f64,
+                mib(f.idle_anon),
+                f.idle_anon as f64 / h as f64,
+                mib(f.idle_rss.saturating_sub(f.idle_anon)),
             ),
             None => format!("{} / ? (no gdb)", mib(f.idle_rss)),
         };
