@@ -13,7 +13,7 @@ use crate::model::Customer;
 /// scrapers that accept gzip (Prometheus always does), and inflated chunk by chunk for the others.
 ///
 /// Only the compressed form is kept because the text is large and repetitive (every series
-/// repeats its label names): at 10,000 customers about 30 MB of text against 3 MB of gzip, see
+/// repeats its label names): at 10,000 customers about 30 MB of text against 2.3 MB of gzip, see
 /// `docs/benchmarks.md`.
 #[derive(Debug, Clone)]
 pub struct RenderedData {
