@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! cargo bench --bench cost -- --nginx /usr/sbin/nginx [--before PATH] [--customers 10000,20000]
-//!     [--rounds 3] [--requests 15] [--concurrent 50] [--write docs/benchmarks.md]
+//!     [--runs 3] [--rounds 3] [--requests 15] [--concurrent 50] [--write docs/benchmarks.md]
 //! ```
 //!
 //! For each binary and customer count it starts `partnercenter-exporter simulate` (always the
@@ -19,6 +19,9 @@
 //! - idle resident memory after the run, split into its anonymous part (heap, stacks) and its
 //!   file-backed part (the executable's code, a fixed ~10 MiB whatever the customer count), and
 //!   the live heap (glibc's `malloc_stats`, called through gdb) for comparison;
+//! - both of these for `--runs` fresh exporter processes in turn against the same simulator: a
+//!   single run's CPU varies by ±10 % on a shared machine, and its idle RSS now and then by a few
+//!   MiB, so the table gives the median and every run's figure;
 //! - plain and gzip scrapes, timed with a minimal HTTP/1.1 client, alternating with nginx
 //!   serving the bytes the exporter served (plain, and `gzip_static` for the gzip body): the
 //!   ratio of the medians, per round;
@@ -45,6 +48,7 @@ struct Options {
     before: Option<PathBuf>,
     after: PathBuf,
     customers: Vec<usize>,
+    runs: usize,
     rounds: usize,
     requests: usize,
     concurrent: usize,
@@ -58,6 +62,7 @@ fn options() -> Result<Options, Error> {
         before: None,
         after: PathBuf::from(env!("CARGO_BIN_EXE_partnercenter-exporter")),
         customers: vec![10_000, 20_000],
+        runs: 3,
         rounds: 3,
         requests: 15,
         concurrent: 50,
@@ -77,6 +82,7 @@ fn options() -> Result<Options, Error> {
                     .map(|c| c.trim().parse())
                     .collect::<Result<_, _>>()?
             }
+            "--runs" => o.runs = value()?.parse::<usize>()?.max(1),
             "--rounds" => o.rounds = value()?.parse()?,
             "--requests" => o.requests = value()?.parse()?,
             "--concurrent" => o.concurrent = value()?.parse()?,
@@ -351,20 +357,57 @@ struct Figures {
     info_bytes: usize,
     plain_bytes: usize,
     gzip_bytes: usize,
-    cpu: Duration,
-    run_wall: Duration,
-    idle_rss: u64,
-    /// The anonymous part of `idle_rss` (RssAnon): the heap, stacks and other private memory;
-    /// the rest is file-backed, mostly the executable's and libc's code read from the page cache.
-    idle_anon: u64,
-    live_heap: Option<u64>,
+    /// One per `--runs`, in order; the last one's exporter is the one scraped.
+    runs: Vec<Run>,
     /// (exporter ms, nginx ms, load) per round.
     plain_rounds: Vec<(f64, f64, String)>,
     gzip_rounds: Vec<(f64, f64, String)>,
     plain_peak_rss: u64,
     concurrent_peak_rss: u64,
     concurrent_after_rss: u64,
-    load_collect: String,
+}
+
+/// The first collection run of one exporter process, and its memory once idle after it.
+#[derive(Default, Clone)]
+struct Run {
+    cpu: Duration,
+    wall: Duration,
+    load: String,
+    idle_rss: u64,
+    /// The anonymous part of `idle_rss` (RssAnon): the heap, stacks and other private memory;
+    /// the rest is file-backed, mostly the executable's and libc's code read from the page cache.
+    idle_anon: u64,
+    live_heap: Option<u64>,
+}
+
+impl Run {
+    fn heap_ratio(&self) -> Option<f64> {
+        self.live_heap.map(|h| self.idle_rss as f64 / h as f64)
+    }
+}
+
+impl Figures {
+    /// The idle resident size of the exporter that was scraped.
+    fn scraped_idle_rss(&self) -> u64 {
+        self.runs.last().map_or(0, |r| r.idle_rss)
+    }
+
+    /// The run of median CPU (the upper median of an even count).
+    fn median_cpu(&self) -> Run {
+        let mut runs = self.runs.clone();
+        runs.sort_by_key(|r| r.cpu);
+        runs.get(runs.len() / 2).cloned().unwrap_or_default()
+    }
+
+    /// The run of median idle RSS over live heap (without gdb: of median idle RSS).
+    fn median_idle(&self) -> Run {
+        let mut runs = self.runs.clone();
+        runs.sort_by(|a, b| {
+            let key = |r: &Run| r.heap_ratio().unwrap_or(r.idle_rss as f64);
+            key(a).total_cmp(&key(b))
+        });
+        runs.get(runs.len() / 2).cloned().unwrap_or_default()
+    }
 }
 
 /// The collectors measured: usage, deployment, partner-deployment, on by default in every version.
@@ -408,6 +451,76 @@ fn family(line: &[u8]) -> &[u8] {
     &line[..end]
 }
 
+/// Start an exporter against the simulator at `base`, wait for its first run, and measure the
+/// run's CPU and, 3 s later, the idle memory. The `n`th process of a measurement logs to its own
+/// file, kept in `dir` for a look when a run fails.
+fn first_run(exporter: &Path, dir: &Path, base: &str, n: usize) -> Result<(Proc, SocketAddr, Run), Error> {
+    let port = free_port()?;
+    let log = dir.join(format!("exporter-{n}.log"));
+    let started = Instant::now();
+    let child = command(exporter)
+        .args([
+            format!("--web.listen-address=127.0.0.1:{port}"),
+            format!("--partnercenter.url={base}"),
+            format!("--auth.token-url={base}/{{tenant}}/oauth2/token"),
+            "--auth.tenant-id=bench-partner".into(),
+            "--auth.client-id=bench-app".into(),
+            format!("--auth.client-secret-file={}", dir.join("secret").display()),
+            format!("--auth.refresh-token-file={}", dir.join("refresh").display()),
+            "--collector.interval=24h".into(),
+            "--partnercenter.requests-per-minute=100000".into(),
+            "--log.level=info".into(),
+        ])
+        .args(commercial_off(exporter)?)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log)?)
+        .spawn()?;
+    let pid = child.id();
+    let proc = Proc(child);
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+    // The first run starts at once; the end of each collector's part is logged ("collector
+    // succeeded" or "collector failed", in every version so far).
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let finished = text
+            .lines()
+            .filter(|l| l.contains("collector succeeded") || l.contains("collector failed"))
+            .count();
+        if finished >= DEFAULT_COLLECTORS {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(format!("{}: no run finished; log:\n{text}", exporter.display()).into());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut run = Run {
+        wall: started.elapsed(),
+        cpu: cpu(pid),
+        load: load(),
+        ..Run::default()
+    };
+    let failed = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("collector failed"))
+        .count();
+    if failed > 0 {
+        return Err(format!(
+            "{}: {failed} collectors failed, see {}",
+            exporter.display(),
+            log.display()
+        )
+        .into());
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    run.idle_rss = rss(pid);
+    run.idle_anon = status_kib(pid, "RssAnon:") * 1024;
+    run.live_heap = live_heap(pid, &log);
+    Ok((proc, addr, run))
+}
+
 /// Start the simulator and the exporter, wait for the first run, and measure.
 fn measure(
     o: &Options,
@@ -445,76 +558,19 @@ fn measure(
     );
     std::fs::write(dir.path().join("secret"), "bench-secret")?;
     std::fs::write(dir.path().join("refresh"), "bench-refresh-token")?;
-    let port = free_port()?;
-    let log = dir.path().join("exporter.log");
     let base = format!("http://127.0.0.1:{sim_port}");
-    let started = Instant::now();
-    let child = command(exporter)
-        .args([
-            format!("--web.listen-address=127.0.0.1:{port}"),
-            format!("--partnercenter.url={base}"),
-            format!("--auth.token-url={base}/{{tenant}}/oauth2/token"),
-            "--auth.tenant-id=bench-partner".into(),
-            "--auth.client-id=bench-app".into(),
-            format!(
-                "--auth.client-secret-file={}",
-                dir.path().join("secret").display()
-            ),
-            format!(
-                "--auth.refresh-token-file={}",
-                dir.path().join("refresh").display()
-            ),
-            "--collector.interval=24h".into(),
-            "--partnercenter.requests-per-minute=100000".into(),
-            "--log.level=info".into(),
-        ])
-        .args(commercial_off(exporter)?)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log)?)
-        .spawn()?;
-    let pid = child.id();
-    let exporter_proc = Proc(child);
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
-    // The first run starts at once; the end of each collector's part is logged ("collector
-    // succeeded" or "collector failed", in every version so far).
-    let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        let finished = text
-            .lines()
-            .filter(|l| l.contains("collector succeeded") || l.contains("collector failed"))
-            .count();
-        if finished >= DEFAULT_COLLECTORS {
-            break;
-        }
-        if Instant::now() > deadline {
-            return Err(format!("{}: no run finished; log:\n{text}", exporter.display()).into());
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    let mut f = Figures::default();
+    let mut scraped = None;
+    for n in 0..o.runs {
+        let (proc, addr, run) = first_run(exporter, dir.path(), &base, n)?;
+        f.runs.push(run);
+        // Each earlier process is killed (dropped) here; the last one stays to be scraped.
+        scraped = Some((proc, addr));
     }
-    let mut f = Figures {
-        run_wall: started.elapsed(),
-        cpu: cpu(pid),
-        load_collect: load(),
-        ..Figures::default()
+    let Some((exporter_proc, addr)) = scraped else {
+        return Err("--runs must be at least 1".into());
     };
-    let failed = std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.contains("collector failed"))
-        .count();
-    if failed > 0 {
-        return Err(format!(
-            "{}: {failed} collectors failed, see {}",
-            exporter.display(),
-            log.display()
-        )
-        .into());
-    }
-    std::thread::sleep(Duration::from_secs(3));
-    f.idle_rss = rss(pid);
-    f.idle_anon = status_kib(pid, "RssAnon:") * 1024;
-    f.live_heap = live_heap(pid, &log);
+    let pid = exporter_proc.0.id();
 
     // The bytes the exporter serves, for nginx to serve too.
     let (_, plain, _, _) = get(addr, "/metrics", false, true)?;
@@ -670,13 +726,18 @@ fn report(o: &Options, results: &[(usize, Option<Figures>, Figures)], base_bytes
             a.gzip_bytes,
         );
         let per = |f: &Figures| {
+            let us = |r: &Run| r.cpu.as_secs_f64() * 1e6 / f.value_series.max(1) as f64;
+            let m = f.median_cpu();
+            let all = f.runs.iter().map(|r| format!("{:.2}", us(r))).collect::<Vec<_>>();
             format!(
-                "{:.2} µs/series ({:.2} s CPU, {} value series, run {:.1} s, load {})",
-                f.cpu.as_secs_f64() * 1e6 / f.value_series.max(1) as f64,
-                f.cpu.as_secs_f64(),
+                "{:.2} µs/series (median of {} runs: {}; {:.2} s CPU, {} value series, run {:.1} s, load {})",
+                us(&m),
+                f.runs.len(),
+                all.join(", "),
+                m.cpu.as_secs_f64(),
                 f.value_series,
-                f.run_wall.as_secs_f64(),
-                f.load_collect
+                m.wall.as_secs_f64(),
+                m.load
             )
         };
         let _ = writeln!(
@@ -714,9 +775,9 @@ fn report(o: &Options, results: &[(usize, Option<Figures>, Figures)], base_bytes
         let peak = |f: &Figures| {
             format!(
                 "{} → {} (+{})",
-                mib(f.idle_rss),
+                mib(f.scraped_idle_rss()),
                 mib(f.plain_peak_rss),
-                mib(f.plain_peak_rss.saturating_sub(f.idle_rss))
+                mib(f.plain_peak_rss.saturating_sub(f.scraped_idle_rss()))
             )
         };
         let _ = writeln!(
@@ -725,17 +786,30 @@ fn report(o: &Options, results: &[(usize, Option<Figures>, Figures)], base_bytes
             cell(b, &peak),
             peak(a)
         );
-        let heap = |f: &Figures| match f.live_heap {
-            Some(h) => format!(
-                "{} / {} = {:.2}× (anonymous {} = {:.2}×, file-backed {})",
-                mib(f.idle_rss),
-                mib(h),
-                f.idle_rss as f64 / h as f64,
-                mib(f.idle_anon),
-                f.idle_anon as f64 / h as f64,
-                mib(f.idle_rss.saturating_sub(f.idle_anon)),
-            ),
-            None => format!("{} / ? (no gdb)", mib(f.idle_rss)),
+        let heap = |f: &Figures| {
+            let m = f.median_idle();
+            let all = f
+                .runs
+                .iter()
+                .map(|r| {
+                    r.heap_ratio()
+                        .map_or_else(|| mib(r.idle_rss), |x| format!("{x:.2}×"))
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            match m.live_heap {
+                Some(h) => format!(
+                    "{} / {} = {:.2}× (median of {} runs: {all}; anonymous {} = {:.2}×, file-backed {})",
+                    mib(m.idle_rss),
+                    mib(h),
+                    m.idle_rss as f64 / h as f64,
+                    f.runs.len(),
+                    mib(m.idle_anon),
+                    m.idle_anon as f64 / h as f64,
+                    mib(m.idle_rss.saturating_sub(m.idle_anon)),
+                ),
+                None => format!("{} / ? (no gdb; runs: {all})", mib(m.idle_rss)),
+            }
         };
         let _ = writeln!(
             out,
@@ -744,7 +818,7 @@ fn report(o: &Options, results: &[(usize, Option<Figures>, Figures)], base_bytes
             heap(a)
         );
         let conc = |f: &Figures| {
-            let bound = 2 * f.idle_rss + 64 * 1048576;
+            let bound = 2 * f.scraped_idle_rss() + 64 * 1048576;
             format!(
                 "peak {} (bound {}: {}), {} after",
                 mib(f.concurrent_peak_rss),
