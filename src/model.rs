@@ -2,11 +2,16 @@
 //! simulator's tests. No Prometheus and no HTTP types live here: these are the facts Partner Center
 //! reported, already normalised (GUIDs lower-cased, timestamps in UTC, numbers as `f64`). The rows
 //! are serde types because `--storage.path` keeps them across restarts (see [`crate::storage`]).
+//! The analytics rows' labels are [`Text`]s: immutable and shared, so that the equal labels of a
+//! page's rows, interned while decoding, are one allocation, and a clone of the rows is cheap.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 mod subscriptions;
+mod text;
+
+pub use text::Text;
 
 pub use subscriptions::{
     BillingCycle, Commerce, NextTerm, PriceRow, SkuAccess, SubscribedSkuRow, SubscribedSkus, SubscriptionRow,
@@ -19,17 +24,17 @@ pub use subscriptions::{
 /// lacks `product_id` and often `workload_code`: those get a [`derived_id`] of the name.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct UsageRow {
-    pub customer_tenant_id: String,
-    pub customer_name: String,
-    pub product_id: String,
-    pub product_name: String,
-    pub workload_code: String,
-    pub workload_name: String,
-    pub service_code: String,
+    pub customer_tenant_id: Text,
+    pub customer_name: Text,
+    pub product_id: Text,
+    pub product_name: Text,
+    pub workload_code: Text,
+    pub workload_name: Text,
+    pub service_code: Text,
     /// `serviceName` of the commercial endpoints (`Microsoft Office 365`); empty for legacy rows,
     /// whose `serviceName` holds the code.
-    pub service_name: String,
-    pub channel: String,
+    pub service_name: Text,
+    pub channel: Text,
     pub licenses_active: f64,
     pub licenses_qualified: f64,
     pub processed_at: Option<DateTime<Utc>>,
@@ -38,14 +43,14 @@ pub struct UsageRow {
 /// One row of license deployment: a customer × product.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct DeploymentRow {
-    pub customer_tenant_id: String,
-    pub customer_name: String,
-    pub product_id: String,
-    pub product_name: String,
-    pub service_code: String,
+    pub customer_tenant_id: Text,
+    pub customer_name: Text,
+    pub product_id: Text,
+    pub product_name: Text,
+    pub service_code: Text,
     /// As in [`UsageRow::service_name`].
-    pub service_name: String,
-    pub channel: String,
+    pub service_name: Text,
+    pub channel: Text,
     pub licenses_deployed: f64,
     pub licenses_sold: f64,
     pub processed_at: Option<DateTime<Utc>>,
@@ -54,8 +59,8 @@ pub struct DeploymentRow {
 /// One row of the partner-level (legacy) deployment insights: a service × channel.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PartnerDeploymentRow {
-    pub service_code: String,
-    pub channel: String,
+    pub service_code: Text,
+    pub channel: Text,
     /// As Partner Center reports it; whether the scale is 0–1 or 0–100 is not documented.
     pub prorated_deployment_percent: f64,
     pub licenses_sold: f64,
@@ -65,11 +70,11 @@ pub struct PartnerDeploymentRow {
 /// One row of the partner-level (legacy) usage insights: a service × workload × channel.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PartnerUsageRow {
-    pub service_code: String,
+    pub service_code: Text,
     /// The legacy endpoint sends only the workload's name: this is its [`derived_id`].
-    pub workload_code: String,
-    pub workload_name: String,
-    pub channel: String,
+    pub workload_code: Text,
+    pub workload_name: Text,
+    pub channel: Text,
     /// As Partner Center reports it; whether the scale is 0–1 or 0–100 is not documented.
     pub prorated_licenses_usage_percent: f64,
     pub processed_at: Option<DateTime<Utc>>,
@@ -111,8 +116,12 @@ pub fn derived_id(name: &str) -> String {
 }
 
 /// `id`, or the [`derived_id`] of `name` when Partner Center sent no id.
-pub fn id_or_derived(id: String, name: &str) -> String {
-    if id.is_empty() { derived_id(name) } else { id }
+pub fn id_or_derived(id: Text, name: &str) -> Text {
+    if id.is_empty() {
+        derived_id(name).into()
+    } else {
+        id
+    }
 }
 
 #[cfg(test)]
@@ -135,7 +144,7 @@ mod tests {
     #[test]
     fn a_sent_id_is_kept_and_a_missing_one_derived() {
         assert_eq!(id_or_derived("p1".into(), "Name"), "p1");
-        assert_eq!(id_or_derived(String::new(), "Name"), derived_id("name"));
-        assert_eq!(id_or_derived(String::new(), ""), "");
+        assert_eq!(id_or_derived(Text::default(), "Name"), derived_id("name"));
+        assert_eq!(id_or_derived(Text::default(), ""), "");
     }
 }

@@ -2,11 +2,16 @@
 //! numbers, counts that may be numeric strings, timestamps with or without an offset; and the
 //! snippets of undecodable bodies that error messages quote.
 
+use std::cell::RefCell;
+use std::collections::HashSet;
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use foldhash::fast::RandomState;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Unexpected, Visitor};
+
+use crate::model::Text;
 
 /// How many bytes of an undecodable body an error message quotes.
 pub(crate) const SNIPPET_BYTES: usize = 200;
@@ -32,6 +37,7 @@ pub(crate) fn snippet(bytes: &[u8]) -> String {
 /// value, as JavaScript's `JSON.parse` does: on that error the body is parsed again through
 /// `serde_json::Value`, whose maps keep the last value. Only such pages pay for the second parse.
 pub(crate) fn from_body<T: de::DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_json::Error> {
+    let _interning = Interning::start();
     let bytes = strip_bom(bytes);
     // Checking the whole body's UTF-8 at once is cheaper than serde_json checking each of the
     // hundred thousand strings of a page on its own; a body that is not UTF-8 goes the slow way,
@@ -54,16 +60,98 @@ pub(crate) fn guid(s: &str) -> String {
     s.trim().to_ascii_lowercase()
 }
 
-/// [`guid`] of a decoded string, in place when it is already trimmed (it always is): no copy per row.
-pub(crate) fn guid_owned(mut s: String) -> String {
-    if s.trim().len() != s.len() {
-        s = s.trim().to_owned();
+// ----- interning -----
+
+thread_local! {
+    /// The labels decoded so far in this thread's current [`from_body`] (`None` outside one).
+    static INTERNED: RefCell<Option<HashSet<Text, RandomState>>> = const { RefCell::new(None) };
+}
+
+/// The interning of one body's labels: equal labels of a page's rows (a customer's id and name on
+/// each of its rows, a product's on every customer's) share one allocation. Scoped to one body,
+/// on the thread decoding it, so that it needs no lock and keeps nothing once the page is decoded.
+struct Interning {
+    /// Whether this call started the scope (a nested `from_body` leaves the outer one's alone).
+    outer: bool,
+}
+
+impl Interning {
+    fn start() -> Self {
+        let outer =
+            INTERNED.with_borrow_mut(|set| set.is_none().then(|| *set = Some(HashSet::default())).is_some());
+        Interning { outer }
     }
-    s.make_ascii_lowercase();
-    s
+}
+
+impl Drop for Interning {
+    fn drop(&mut self) {
+        if self.outer {
+            INTERNED.with_borrow_mut(|set| *set = None);
+        }
+    }
+}
+
+/// `s` as a [`Text`], shared with an equal label decoded earlier in the same body.
+pub(crate) fn intern(s: &str) -> Text {
+    if s.is_empty() {
+        return Text::default();
+    }
+    INTERNED.with_borrow_mut(|set| match set {
+        Some(set) => match set.get(s) {
+            Some(t) => t.clone(),
+            None => {
+                let t = Text::from(s);
+                set.insert(t.clone());
+                t
+            }
+        },
+        None => Text::from(s),
+    })
+}
+
+/// [`guid`] of a decoded label, shared when it already was trimmed and lower-case (it always is).
+pub(crate) fn guid_text(t: Text) -> Text {
+    let clean = t.trim().len() == t.len() && !t.bytes().any(|b| b.is_ascii_uppercase());
+    if clean { t } else { intern(&guid(&t)) }
 }
 
 // ----- field decoders -----
+
+/// [`text`] as an interned [`Text`], for the labels of the analytics rows.
+pub(crate) fn label<'de, D: Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
+    struct LabelVisitor;
+    impl<'de> Visitor<'de> for LabelVisitor {
+        type Value = Text;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a string, a number or null")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
+            Ok(intern(v))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Text, E> {
+            Ok(intern(&v.to_string()))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Text, E> {
+            Ok(intern(&v.to_string()))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Text, E> {
+            Ok(intern(&v.to_string()))
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Text, E> {
+            Ok(intern(&v.to_string()))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Text, E> {
+            Ok(Text::default())
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Text, E> {
+            Ok(Text::default())
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Text, D::Error> {
+            d.deserialize_any(LabelVisitor)
+        }
+    }
+    d.deserialize_any(LabelVisitor)
+}
 
 /// A string field that may also be `null` (→ empty) or, against the docs, a number or a boolean
 /// (analytics-resources.md types `workloadName` as a number).
@@ -308,6 +396,43 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
+
+    #[derive(Deserialize)]
+    struct Row {
+        #[serde(deserialize_with = "label")]
+        tenant: Text,
+        #[serde(deserialize_with = "label")]
+        name: Text,
+    }
+
+    #[test]
+    fn equal_labels_of_one_body_share_one_allocation() {
+        let rows: Vec<Row> = from_body(
+            br#"[{"tenant":"t1","name":"Contoso"},{"tenant":"t1","name":"Contoso"},{"tenant":"t2","name":7}]"#,
+        )
+        .unwrap();
+        assert!(rows[0].tenant.shares_allocation_with(&rows[1].tenant));
+        assert!(rows[0].name.shares_allocation_with(&rows[1].name));
+        assert_eq!((rows[2].tenant.as_str(), rows[2].name.as_str()), ("t2", "7"));
+        assert!(!rows[0].tenant.shares_allocation_with(&rows[2].tenant));
+    }
+
+    #[test]
+    fn interning_ends_with_its_body() {
+        let first: Vec<Row> = from_body(br#"[{"tenant":"t1","name":"a"}]"#).unwrap();
+        let second: Vec<Row> = from_body(br#"[{"tenant":"t1","name":"a"}]"#).unwrap();
+        assert!(!first[0].tenant.shares_allocation_with(&second[0].tenant));
+        // Outside a body nothing is kept.
+        assert!(!intern("t1").shares_allocation_with(&intern("t1")));
+        INTERNED.with_borrow(|set| assert!(set.is_none()));
+    }
+
+    #[test]
+    fn guid_labels_are_trimmed_and_lower_cased_and_clean_ones_kept_as_they_are() {
+        let clean = Text::from("4a5b-c0de");
+        assert!(guid_text(clean.clone()).shares_allocation_with(&clean));
+        assert_eq!(guid_text(Text::from(" 4A5B-C0DE ")), "4a5b-c0de");
+    }
 
     #[test]
     fn timestamps_with_and_without_offsets_are_utc() {

@@ -18,9 +18,9 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::decode::{count, guid, guid_owned, text, timestamp};
+use super::decode::{count, guid, guid_text, intern, label, text, timestamp};
 use crate::model::{
-    Customer, DeploymentRow, PartnerDeploymentRow, PartnerUsageRow, UsageRow, derived_id, id_or_derived,
+    Customer, DeploymentRow, PartnerDeploymentRow, PartnerUsageRow, Text, UsageRow, derived_id, id_or_derived,
 };
 
 // ----- rows -----
@@ -29,24 +29,24 @@ use crate::model::{
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct UsageWire {
-    #[serde(default, deserialize_with = "text")]
-    customer_tenant_id: String,
-    #[serde(default, deserialize_with = "text")]
-    customer_name: String,
-    #[serde(default, deserialize_with = "text")]
-    product_id: String,
-    #[serde(default, deserialize_with = "text")]
-    product_name: String,
-    #[serde(default, deserialize_with = "text")]
-    workload_code: String,
-    #[serde(default, deserialize_with = "text")]
-    workload_name: String,
-    #[serde(default, deserialize_with = "text")]
-    service_code: String,
-    #[serde(default, deserialize_with = "text")]
-    service_name: String,
-    #[serde(default, deserialize_with = "text")]
-    channel: String,
+    #[serde(default, deserialize_with = "label")]
+    customer_tenant_id: Text,
+    #[serde(default, deserialize_with = "label")]
+    customer_name: Text,
+    #[serde(default, deserialize_with = "label")]
+    product_id: Text,
+    #[serde(default, deserialize_with = "label")]
+    product_name: Text,
+    #[serde(default, deserialize_with = "label")]
+    workload_code: Text,
+    #[serde(default, deserialize_with = "label")]
+    workload_name: Text,
+    #[serde(default, deserialize_with = "label")]
+    service_code: Text,
+    #[serde(default, deserialize_with = "label")]
+    service_name: Text,
+    #[serde(default, deserialize_with = "label")]
+    channel: Text,
     /// The usage example spells it `licenseActive`; the field table `licensesActive`. Separate
     /// fields rather than a serde alias, so that a row carrying both is not a "duplicate field"
     /// error failing the whole page: the field table's spelling wins (see `active`).
@@ -78,8 +78,8 @@ impl UsageWire {
     pub(crate) fn into_commercial(self) -> UsageRow {
         let (licenses_active, licenses_qualified) = (self.active(), self.qualified());
         UsageRow {
-            customer_tenant_id: id_or_derived(guid_owned(self.customer_tenant_id), &self.customer_name),
-            product_id: id_or_derived(guid_owned(self.product_id), &self.product_name),
+            customer_tenant_id: id_or_derived(guid_text(self.customer_tenant_id), &self.customer_name),
+            product_id: id_or_derived(guid_text(self.product_id), &self.product_name),
             workload_code: id_or_derived(self.workload_code, &self.workload_name),
             customer_name: self.customer_name,
             product_name: self.product_name,
@@ -99,9 +99,9 @@ impl UsageWire {
         let (licenses_active, licenses_qualified) = (self.active(), self.qualified());
         let (service_code, service_name) = code_or_name(self.service_code, self.service_name);
         UsageRow {
-            customer_tenant_id: guid(customer_id),
+            customer_tenant_id: intern(&guid(customer_id)),
             customer_name: self.customer_name,
-            product_id: derived_id(&self.product_name),
+            product_id: derived_id(&self.product_name).into(),
             workload_code: id_or_derived(self.workload_code, &self.workload_name),
             product_name: self.product_name,
             workload_name: self.workload_name,
@@ -119,20 +119,20 @@ impl UsageWire {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct DeploymentWire {
-    #[serde(default, deserialize_with = "text")]
-    customer_tenant_id: String,
-    #[serde(default, deserialize_with = "text")]
-    customer_name: String,
-    #[serde(default, deserialize_with = "text")]
-    product_id: String,
-    #[serde(default, deserialize_with = "text")]
-    product_name: String,
-    #[serde(default, deserialize_with = "text")]
-    service_code: String,
-    #[serde(default, deserialize_with = "text")]
-    service_name: String,
-    #[serde(default, deserialize_with = "text")]
-    channel: String,
+    #[serde(default, deserialize_with = "label")]
+    customer_tenant_id: Text,
+    #[serde(default, deserialize_with = "label")]
+    customer_name: Text,
+    #[serde(default, deserialize_with = "label")]
+    product_id: Text,
+    #[serde(default, deserialize_with = "label")]
+    product_name: Text,
+    #[serde(default, deserialize_with = "label")]
+    service_code: Text,
+    #[serde(default, deserialize_with = "label")]
+    service_name: Text,
+    #[serde(default, deserialize_with = "label")]
+    channel: Text,
     /// Both spellings kept apart, as for usage: `licensesDeployed` wins over `licenseDeployed`.
     #[serde(default, deserialize_with = "count")]
     licenses_deployed: Option<f64>,
@@ -150,8 +150,8 @@ impl DeploymentWire {
     /// A row of `GET {deployment_path}`.
     pub(crate) fn into_commercial(self) -> DeploymentRow {
         DeploymentRow {
-            customer_tenant_id: id_or_derived(guid_owned(self.customer_tenant_id), &self.customer_name),
-            product_id: id_or_derived(guid_owned(self.product_id), &self.product_name),
+            customer_tenant_id: id_or_derived(guid_text(self.customer_tenant_id), &self.customer_name),
+            product_id: id_or_derived(guid_text(self.product_id), &self.product_name),
             customer_name: self.customer_name,
             product_name: self.product_name,
             service_code: self.service_code,
@@ -167,9 +167,9 @@ impl DeploymentWire {
     pub(crate) fn into_legacy(self, customer_id: &str) -> DeploymentRow {
         let (service_code, service_name) = code_or_name(self.service_code, self.service_name);
         DeploymentRow {
-            customer_tenant_id: guid(customer_id),
+            customer_tenant_id: intern(&guid(customer_id)),
             customer_name: self.customer_name,
-            product_id: derived_id(&self.product_name),
+            product_id: derived_id(&self.product_name).into(),
             product_name: self.product_name,
             service_code,
             service_name,
@@ -185,12 +185,12 @@ impl DeploymentWire {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct PartnerDeploymentWire {
-    #[serde(default, deserialize_with = "text")]
-    service_code: String,
-    #[serde(default, deserialize_with = "text")]
-    service_name: String,
-    #[serde(default, deserialize_with = "text")]
-    channel: String,
+    #[serde(default, deserialize_with = "label")]
+    service_code: Text,
+    #[serde(default, deserialize_with = "label")]
+    service_name: Text,
+    #[serde(default, deserialize_with = "label")]
+    channel: Text,
     #[serde(default, deserialize_with = "count")]
     prorated_deployment_percent: Option<f64>,
     #[serde(default, deserialize_with = "count")]
@@ -215,14 +215,14 @@ impl From<PartnerDeploymentWire> for PartnerDeploymentRow {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct PartnerUsageWire {
-    #[serde(default, deserialize_with = "text")]
-    service_code: String,
-    #[serde(default, deserialize_with = "text")]
-    service_name: String,
-    #[serde(default, deserialize_with = "text")]
-    workload_name: String,
-    #[serde(default, deserialize_with = "text")]
-    channel: String,
+    #[serde(default, deserialize_with = "label")]
+    service_code: Text,
+    #[serde(default, deserialize_with = "label")]
+    service_name: Text,
+    #[serde(default, deserialize_with = "label")]
+    workload_name: Text,
+    #[serde(default, deserialize_with = "label")]
+    channel: Text,
     #[serde(default, deserialize_with = "count")]
     prorated_licenses_usage_percent: Option<f64>,
     #[serde(default, deserialize_with = "timestamp")]
@@ -233,7 +233,7 @@ impl From<PartnerUsageWire> for PartnerUsageRow {
     fn from(w: PartnerUsageWire) -> Self {
         PartnerUsageRow {
             service_code: code_or_name(w.service_code, w.service_name).0,
-            workload_code: derived_id(&w.workload_name),
+            workload_code: derived_id(&w.workload_name).into(),
             workload_name: w.workload_name,
             channel: w.channel,
             prorated_licenses_usage_percent: w.prorated_licenses_usage_percent.unwrap_or(0.0),
@@ -290,9 +290,9 @@ impl CustomerWire {
 
 /// Legacy rows put the code (`o365`) into `serviceName`; prefer a real `serviceCode` when sent,
 /// and then `serviceName` is the name. Returns the code and the name (empty when unknown).
-fn code_or_name(code: String, name: String) -> (String, String) {
+fn code_or_name(code: Text, name: Text) -> (Text, Text) {
     if code.trim().is_empty() {
-        (name, String::new())
+        (name, Text::default())
     } else {
         (code, name)
     }

@@ -51,18 +51,18 @@ pub fn tenant_id(customer: &Customer) -> String {
 
 /// Fill the labels a legacy usage row lacks from the customer list.
 pub fn label_usage(mut row: UsageRow, customer: &Customer) -> UsageRow {
-    row.customer_tenant_id = tenant_id(customer);
+    row.customer_tenant_id = tenant_id(customer).into();
     if row.customer_name.is_empty() {
-        row.customer_name = customer.company_name.clone();
+        row.customer_name = customer.company_name.as_str().into();
     }
     row
 }
 
 /// Fill the labels a legacy deployment row lacks from the customer list.
 pub fn label_deployment(mut row: DeploymentRow, customer: &Customer) -> DeploymentRow {
-    row.customer_tenant_id = tenant_id(customer);
+    row.customer_tenant_id = tenant_id(customer).into();
     if row.customer_name.is_empty() {
-        row.customer_name = customer.company_name.clone();
+        row.customer_name = customer.company_name.as_str().into();
     }
     row
 }
@@ -311,7 +311,7 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(second.customer_errors(), 1);
-        let mut values: Vec<(String, f64)> = second
+        let mut values: Vec<(crate::model::Text, f64)> = second
             .rows
             .iter()
             .map(|r| (r.customer_tenant_id.clone(), r.licenses_active))

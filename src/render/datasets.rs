@@ -7,7 +7,7 @@ use super::names::ObjectKind;
 use super::rendered::{RenderContext, RenderedData};
 use super::write::{Family, NameField, Spec, none, write_dataset};
 use crate::collector::Dataset;
-use crate::model::{DeploymentRow, PartnerDeploymentRow, PartnerUsageRow, UsageRow};
+use crate::model::{DeploymentRow, PartnerDeploymentRow, PartnerUsageRow, Text, UsageRow};
 
 /// Labels of the usage metrics, in output order.
 pub const USAGE_LABELS: [&str; 5] = [
@@ -28,7 +28,7 @@ static USAGE: Spec<UsageRow, 5> = Spec {
             &r.service_code,
             &r.channel,
         ]
-        .map(String::as_str)
+        .map(Text::as_str)
     },
     customer: |r| (&r.customer_tenant_id, &r.customer_name),
     product: |r| (&r.product_id, &r.product_name),
@@ -74,7 +74,7 @@ pub const DEPLOYMENT_LABELS: [&str; 4] = ["customer_tenant_id", "product_id", "s
 
 static DEPLOYMENT: Spec<DeploymentRow, 4> = Spec {
     labels: DEPLOYMENT_LABELS,
-    key: |r| [&r.customer_tenant_id, &r.product_id, &r.service_code, &r.channel].map(String::as_str),
+    key: |r| [&r.customer_tenant_id, &r.product_id, &r.service_code, &r.channel].map(Text::as_str),
     customer: |r| (&r.customer_tenant_id, &r.customer_name),
     product: |r| (&r.product_id, &r.product_name),
     names: &[
@@ -367,7 +367,7 @@ mod tests {
     fn partner_level_rows_name_their_workloads_by_the_derived_id() {
         let row = PartnerUsageRow {
             service_code: "o365".into(),
-            workload_code: crate::model::derived_id("Exchange"),
+            workload_code: crate::model::derived_id("Exchange").into(),
             workload_name: "Exchange".into(),
             channel: "reseller".into(),
             prorated_licenses_usage_percent: 50.0,

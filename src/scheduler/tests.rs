@@ -89,7 +89,7 @@ impl Collect for Fake {
                 Ok(Dataset::Usage(
                     (0..n)
                         .map(|i| UsageRow {
-                            customer_tenant_id: format!("c{i}"),
+                            customer_tenant_id: format!("c{i}").into(),
                             licenses_active: 1.0,
                             ..Default::default()
                         })

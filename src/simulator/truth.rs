@@ -30,15 +30,15 @@ impl View {
                 let p = self.sub(r.customer, r.sub).product;
                 let w = self.workload(r);
                 model::UsageRow {
-                    customer_tenant_id: c.id.clone(),
-                    customer_name: c.name.clone(),
-                    product_id: p.id.to_ascii_lowercase(),
-                    product_name: p.name.to_owned(),
-                    workload_code: w.code.to_owned(),
-                    workload_name: w.name.to_owned(),
-                    service_code: p.service.code().to_owned(),
-                    service_name: p.service.name().to_owned(),
-                    channel: CHANNEL.to_owned(),
+                    customer_tenant_id: c.id.clone().into(),
+                    customer_name: c.name.clone().into(),
+                    product_id: p.id.to_ascii_lowercase().into(),
+                    product_name: p.name.to_owned().into(),
+                    workload_code: w.code.to_owned().into(),
+                    workload_name: w.name.to_owned().into(),
+                    service_code: p.service.code().to_owned().into(),
+                    service_name: p.service.name().to_owned().into(),
+                    channel: CHANNEL.to_owned().into(),
                     licenses_active: r.active as f64,
                     licenses_qualified: r.qualified as f64,
                     processed_at: Some(self.processed_at()),
@@ -55,13 +55,13 @@ impl View {
                 let c = self.customer(r.customer);
                 let p = self.sub(r.customer, r.sub).product;
                 model::DeploymentRow {
-                    customer_tenant_id: c.id.clone(),
-                    customer_name: c.name.clone(),
-                    product_id: p.id.to_ascii_lowercase(),
-                    product_name: p.name.to_owned(),
-                    service_code: p.service.code().to_owned(),
-                    service_name: p.service.name().to_owned(),
-                    channel: CHANNEL.to_owned(),
+                    customer_tenant_id: c.id.clone().into(),
+                    customer_name: c.name.clone().into(),
+                    product_id: p.id.to_ascii_lowercase().into(),
+                    product_name: p.name.to_owned().into(),
+                    service_code: p.service.code().to_owned().into(),
+                    service_name: p.service.name().to_owned().into(),
+                    channel: CHANNEL.to_owned().into(),
                     licenses_deployed: r.deployed as f64,
                     licenses_sold: r.sold as f64,
                     processed_at: Some(self.processed_at()),
@@ -75,8 +75,8 @@ impl View {
         self.partner_deployment
             .iter()
             .map(|d| model::PartnerDeploymentRow {
-                service_code: d.service.code().to_owned(),
-                channel: CHANNEL.to_owned(),
+                service_code: d.service.code().to_owned().into(),
+                channel: CHANNEL.to_owned().into(),
                 prorated_deployment_percent: self.style.percent(d.deployed, d.sold),
                 licenses_sold: d.sold as f64,
                 processed_at: Some(self.processed_at()),
@@ -89,10 +89,10 @@ impl View {
         self.partner_usage
             .iter()
             .map(|u| model::PartnerUsageRow {
-                service_code: u.service.code().to_owned(),
-                workload_code: model::derived_id(u.workload.name),
-                workload_name: u.workload.name.to_owned(),
-                channel: CHANNEL.to_owned(),
+                service_code: u.service.code().to_owned().into(),
+                workload_code: model::derived_id(u.workload.name).into(),
+                workload_name: u.workload.name.to_owned().into(),
+                channel: CHANNEL.to_owned().into(),
                 prorated_licenses_usage_percent: self.style.percent(u.active, u.qualified),
                 processed_at: Some(self.processed_at()),
             })

@@ -56,7 +56,7 @@ fn assert_usage_matches(text: &str, sim: &RunningSimulator, by_product_id: bool)
         let workload = if by_product_id {
             row.workload_code.clone()
         } else {
-            derived_id(&row.workload_name)
+            derived_id(&row.workload_name).into()
         };
         let labels = [
             ("customer_tenant_id", row.customer_tenant_id.as_str()),
