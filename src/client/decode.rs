@@ -117,80 +117,76 @@ pub(crate) fn guid_text(t: Text) -> Text {
 
 // ----- field decoders -----
 
-/// [`text`] as an interned [`Text`], for the labels of the analytics rows.
-pub(crate) fn label<'de, D: Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
-    struct LabelVisitor;
-    impl<'de> Visitor<'de> for LabelVisitor {
-        type Value = Text;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a string, a number or null")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
-            Ok(intern(v))
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Text, E> {
-            Ok(intern(&v.to_string()))
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Text, E> {
-            Ok(intern(&v.to_string()))
-        }
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Text, E> {
-            Ok(intern(&v.to_string()))
-        }
-        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Text, E> {
-            Ok(intern(&v.to_string()))
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Text, E> {
-            Ok(Text::default())
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Text, E> {
-            Ok(Text::default())
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Text, D::Error> {
-            d.deserialize_any(LabelVisitor)
-        }
+/// What [`text`] and [`label`] make of a field's string: an owned `String`, or an interned [`Text`].
+trait Lenient: Sized {
+    fn from_str(s: &str) -> Self;
+    fn from_string(s: String) -> Self;
+}
+
+impl Lenient for String {
+    fn from_str(s: &str) -> Self {
+        s.to_owned()
     }
-    d.deserialize_any(LabelVisitor)
+    fn from_string(s: String) -> Self {
+        s
+    }
+}
+
+impl Lenient for Text {
+    fn from_str(s: &str) -> Self {
+        intern(s)
+    }
+    fn from_string(s: String) -> Self {
+        intern(&s)
+    }
+}
+
+/// A string that may also be `null` (→ empty) or, against the docs, a number or a boolean.
+struct LenientVisitor<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Lenient> Visitor<'de> for LenientVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string, a number or null")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        Ok(T::from_str(v))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<T, E> {
+        Ok(T::from_string(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        Ok(T::from_string(v.to_string()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        Ok(T::from_string(v.to_string()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
+        Ok(T::from_string(v.to_string()))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<T, E> {
+        Ok(T::from_string(v.to_string()))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<T, E> {
+        Ok(T::from_str(""))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<T, E> {
+        Ok(T::from_str(""))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        d.deserialize_any(self)
+    }
 }
 
 /// A string field that may also be `null` (→ empty) or, against the docs, a number or a boolean
 /// (analytics-resources.md types `workloadName` as a number).
 pub(crate) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    struct TextVisitor;
-    impl<'de> Visitor<'de> for TextVisitor {
-        type Value = String;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a string, a number or null")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-            Ok(v.to_owned())
-        }
-        fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
-            Ok(v)
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
-            Ok(v.to_string())
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
-            Ok(v.to_string())
-        }
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
-            Ok(v.to_string())
-        }
-        fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
-            Ok(v.to_string())
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<String, E> {
-            Ok(String::new())
-        }
-        fn visit_none<E: de::Error>(self) -> Result<String, E> {
-            Ok(String::new())
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
-            d.deserialize_any(TextVisitor)
-        }
-    }
-    d.deserialize_any(TextVisitor)
+    d.deserialize_any(LenientVisitor(std::marker::PhantomData))
+}
+
+/// [`text`] as an interned [`Text`], for the labels of the analytics rows.
+pub(crate) fn label<'de, D: Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
+    d.deserialize_any(LenientVisitor(std::marker::PhantomData))
 }
 
 /// Like [`text`], but `null`, absent and empty all mean "no value".
