@@ -92,7 +92,7 @@ impl Drop for Interning {
 }
 
 /// `s` as a [`Text`], shared with an equal label decoded earlier in the same body.
-pub(crate) fn intern(s: &str) -> Text {
+fn intern(s: &str) -> Text {
     if s.is_empty() {
         return Text::default();
     }
@@ -109,10 +109,11 @@ pub(crate) fn intern(s: &str) -> Text {
     })
 }
 
-/// [`guid`] of a decoded label, shared when it already was trimmed and lower-case (it always is).
+/// [`guid`] of a decoded label: the label itself (still shared) when it already is trimmed and
+/// lower-case, as it always is; else a new one.
 pub(crate) fn guid_text(t: Text) -> Text {
     let clean = t.trim().len() == t.len() && !t.bytes().any(|b| b.is_ascii_uppercase());
-    if clean { t } else { intern(&guid(&t)) }
+    if clean { t } else { guid(&t).into() }
 }
 
 // ----- field decoders -----

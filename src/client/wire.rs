@@ -18,7 +18,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::decode::{count, guid, guid_text, intern, label, text, timestamp};
+use super::decode::{count, guid, guid_text, label, text, timestamp};
 use crate::model::{
     Customer, DeploymentRow, PartnerDeploymentRow, PartnerUsageRow, Text, UsageRow, derived_id, id_or_derived,
 };
@@ -99,7 +99,7 @@ impl UsageWire {
         let (licenses_active, licenses_qualified) = (self.active(), self.qualified());
         let (service_code, service_name) = code_or_name(self.service_code, self.service_name);
         UsageRow {
-            customer_tenant_id: intern(&guid(customer_id)),
+            customer_tenant_id: guid(customer_id).into(),
             customer_name: self.customer_name,
             product_id: derived_id(&self.product_name).into(),
             workload_code: id_or_derived(self.workload_code, &self.workload_name),
@@ -167,7 +167,7 @@ impl DeploymentWire {
     pub(crate) fn into_legacy(self, customer_id: &str) -> DeploymentRow {
         let (service_code, service_name) = code_or_name(self.service_code, self.service_name);
         DeploymentRow {
-            customer_tenant_id: intern(&guid(customer_id)),
+            customer_tenant_id: guid(customer_id).into(),
             customer_name: self.customer_name,
             product_id: derived_id(&self.product_name).into(),
             product_name: self.product_name,

@@ -43,12 +43,6 @@ impl Deref for Text {
     }
 }
 
-impl AsRef<str> for Text {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
 impl Borrow<str> for Text {
     fn borrow(&self) -> &str {
         &self.0
@@ -64,18 +58,6 @@ impl From<String> for Text {
 impl From<&str> for Text {
     fn from(s: &str) -> Self {
         Text(Arc::from(s))
-    }
-}
-
-impl From<&String> for Text {
-    fn from(s: &String) -> Self {
-        Text(Arc::from(s.as_str()))
-    }
-}
-
-impl From<Text> for String {
-    fn from(t: Text) -> Self {
-        t.0.to_string()
     }
 }
 
